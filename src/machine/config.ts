@@ -1,0 +1,75 @@
+/**
+ * Protocol timing and bounds. Every limit the machine obeys lives here, with units last.
+ * The runtime fills it from user options; the simulator and explorer fill it directly.
+ */
+export interface ProtocolConfig {
+  /** Length of a refresh lease. */
+  readonly leaseMs: number;
+  /** Clock difference between instances the wall-clock staleness rule tolerates. */
+  readonly maxClockSkewMs: number;
+  /** Follower poll interval (jittered by the runtime between 0.75× and 1.25×). */
+  readonly pollMs: number;
+  /** This instance refreshes proactively when a token has this long left (margin minus its jitter). */
+  readonly proactiveLeadMs: number;
+  /** A rejected token younger than this raises an alarm. */
+  readonly freshTokenMs: number;
+  /** `POST /auth` attempts with an unknown outcome allowed under one episode. */
+  readonly issuerAttemptsMax: number;
+  /** Decisions (reads, writes, polls) one episode may take before it gives up. */
+  readonly roundsMax: number;
+  /** First back-off after the issuer refused the credentials; doubles per failure in a row. */
+  readonly backoffBaseMs: number;
+  /** Longest back-off. */
+  readonly backoffMaxMs: number;
+}
+
+/** Default lease length: well above a slow `POST /auth`, well below a Lambda timeout. */
+export const DEFAULT_LEASE_MS = 10_000;
+/** Default tolerated clock skew between instances (NTP-synced hosts stay far below this). */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 1_000;
+/** Default follower poll interval. */
+export const DEFAULT_POLL_MS = 100;
+/** Default proactive refresh margin before the issuer's expiry. */
+export const DEFAULT_REFRESH_MARGIN_MS = 60_000;
+/** Default age below which a rejected token raises an alarm. */
+export const DEFAULT_FRESH_TOKEN_MS = 2_000;
+/** Default unknown-outcome `POST /auth` attempts per episode. */
+export const DEFAULT_ISSUER_ATTEMPTS_MAX = 3;
+/** Default first back-off after a refused `POST /auth`. */
+export const DEFAULT_BACKOFF_BASE_MS = 5_000;
+/** Default longest back-off after refused `POST /auth` calls in a row. */
+export const DEFAULT_BACKOFF_MAX_MS = 300_000;
+/** The issuer's abort signal fires this fraction of the lease before the lease runs out. */
+export const ISSUER_ABORT_MARGIN_FRACTION = 0.2;
+/** Shortest poll delay, as a fraction of `pollMs`. */
+export const POLL_JITTER_MIN_FRACTION = 0.75;
+/** Longest poll delay, as a fraction of `pollMs`. */
+export const POLL_JITTER_MAX_FRACTION = 1.25;
+/** Decisions an episode needs beyond its polls: claim, refresh, renewals, publish, read-backs. */
+export const ROUNDS_SLACK = 32;
+
+/**
+ * Rounds an episode may take: enough polls to wait out a live lease, then a stale one, plus slack.
+ *
+ * @example
+ * ```ts
+ * roundsMaxFor({ leaseMs: 10_000, maxClockSkewMs: 1_000, pollMs: 100 }); // 326
+ * ```
+ */
+export function roundsMaxFor(timing: { leaseMs: number; maxClockSkewMs: number; pollMs: number }): number {
+  const waitMsMax = 2 * (timing.leaseMs + timing.maxClockSkewMs);
+  return Math.ceil(waitMsMax / (timing.pollMs * POLL_JITTER_MIN_FRACTION)) + ROUNDS_SLACK;
+}
+
+/**
+ * Back-off after `failureCount` refused refreshes in a row: base doubling, capped.
+ *
+ * @example
+ * ```ts
+ * backoffMsFor(3, { backoffBaseMs: 5_000, backoffMaxMs: 300_000 }); // 20_000
+ * ```
+ */
+export function backoffMsFor(failureCount: number, config: Pick<ProtocolConfig, 'backoffBaseMs' | 'backoffMaxMs'>): number {
+  const exponent = Math.min(Math.max(failureCount - 1, 0), 30);
+  return Math.min(config.backoffBaseMs * 2 ** exponent, config.backoffMaxMs);
+}

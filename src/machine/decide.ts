@@ -1,0 +1,131 @@
+import { POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION } from './config.js';
+import { adoptable, backoffActive, cachedUsable } from './predicates.js';
+import type { TokenRecord, WriteRequest } from './record.js';
+import type { Decision, Failure, LeaseView, MachineContext, ObservedLease } from './types.js';
+
+/** The machine's one decision point: what to do with the item just observed. */
+export interface Verdict {
+  readonly decision: Decision;
+  /** Lease-observation bookkeeping to keep (for the own-clock staleness rule). */
+  readonly observed: ObservedLease | undefined;
+  /** Whether a token this instance got from the issuer was fenced out. */
+  readonly fenced: boolean;
+  /** Whether this instance still holds (or is recognised as holding) its lease. */
+  readonly holder: boolean;
+}
+
+/**
+ * Decides what to do next given the item as it stands. Pure: the same context, item and time
+ * always give the same verdict. The order of the rules is the protocol:
+ *
+ * 1. our issued token is in the item → published;
+ * 2. the item names our lease → we are the holder (publish what we hold, or refresh);
+ * 3. the item holds a newer, unexpired token than the one we must replace → adopt it;
+ * 4. a proactive refresh finds someone else on it (or a back-off) → keep using our token;
+ * 5. a recorded issuer back-off is running → fail fast, no `POST /auth`;
+ * 6. a lease is stored → take it over if stale, else wait;
+ * 7. otherwise claim, conditioned on the generation we saw and on no lease.
+ *
+ * @example
+ * ```ts
+ * const { decision } = decide(context, record, nowMs);
+ * ```
+ */
+export function decide(context: MachineContext, record: TokenRecord | undefined, nowMs: number): Verdict {
+  const observed = observeLease(context.observed, record, nowMs);
+  const mine = context.pendingLease ?? context.lease;
+  const base = { observed, fenced: false, holder: false };
+
+  if (context.rounds >= context.config.roundsMax) {
+    const message = `no usable token after ${context.rounds} protocol rounds (the limit); the item stays as it is`;
+    return { ...base, decision: { kind: 'fail', failure: { kind: 'round-limit', message } } };
+  }
+  if (context.issued !== undefined && record?.token === context.issued.token) {
+    return { ...base, decision: { kind: 'published' } };
+  }
+  if (mine !== undefined && record?.leaseId === mine.id) {
+    return { ...base, holder: true, decision: { kind: context.issued === undefined ? 'refresh' : 'publish' } };
+  }
+  const fenced = context.issued !== undefined;
+  const verdict = (decision: Decision): Verdict => ({ ...base, fenced, decision });
+
+  if (adoptable(record, context.replaceGeneration, nowMs)) return verdict({ kind: 'adopt' });
+  const busy = record?.leaseId !== undefined || backoffActive(record, nowMs);
+  if (context.proactive && busy && cachedUsable(context, nowMs)) return verdict({ kind: 'keep' });
+  if (record !== undefined && backoffActive(record, nowMs)) return verdict({ kind: 'fail', failure: backoffFailure(record) });
+  if (record !== undefined && observed !== undefined) {
+    return verdict(leaseIsStale(context, record, observed, nowMs) ? takeOver(context, record, observed, nowMs) : wait(context, observed, nowMs));
+  }
+  return verdict(claim(context, record, nowMs));
+}
+
+/** Keeps the first own-clock sighting of an unchanged lease; a new lease or any write restarts it. */
+function observeLease(previous: ObservedLease | undefined, record: TokenRecord | undefined, nowMs: number): ObservedLease | undefined {
+  if (record?.leaseId === undefined) return undefined;
+  if (previous !== undefined && previous.leaseId === record.leaseId && previous.revision === record.revision) return previous;
+  return { leaseId: record.leaseId, revision: record.revision, sinceMs: nowMs };
+}
+
+/**
+ * A lease is stale when this instance has seen it unchanged for a whole lease plus the skew
+ * allowance on its own clock (safe under any clock offset: the holder's own timer started
+ * before the lease was written), or when its wall-clock expiry plus the skew allowance has
+ * passed (lets a cold instance clear a lease abandoned long ago; safe while skew stays below
+ * `maxClockSkewMs`). Either way publishing stays fenced, so a misjudgement costs one extra
+ * `POST /auth`, never a wrong token.
+ */
+function leaseIsStale(context: MachineContext, record: TokenRecord, observed: ObservedLease, nowMs: number): boolean {
+  const { leaseMs, maxClockSkewMs } = context.config;
+  if (nowMs - observed.sinceMs >= leaseMs + maxClockSkewMs) return true;
+  return record.leaseExpiresAtMs !== undefined && nowMs >= record.leaseExpiresAtMs + maxClockSkewMs;
+}
+
+function wait(context: MachineContext, observed: ObservedLease, nowMs: number): Decision {
+  const { pollMs, leaseMs, maxClockSkewMs } = context.config;
+  // Never sleep past the moment the lease would count as stale: a crashed holder is replaced promptly.
+  const untilStaleMs = Math.max(1, observed.sinceMs + leaseMs + maxClockSkewMs - nowMs);
+  const delayMsMax = Math.min(Math.round(pollMs * POLL_JITTER_MAX_FRACTION), untilStaleMs);
+  const delayMsMin = Math.min(Math.round(pollMs * POLL_JITTER_MIN_FRACTION), delayMsMax);
+  return { kind: 'wait', delayMsMin, delayMsMax };
+}
+
+function nextLease(context: MachineContext, nowMs: number): LeaseView {
+  return { id: `${context.instanceId}#${context.leaseCounter + 1}`, startedAtMs: nowMs, expiresAtMs: nowMs + context.config.leaseMs };
+}
+
+function leaseFields(context: MachineContext, lease: LeaseView): WriteRequest['set'] {
+  return { leaseId: lease.id, leaseHolder: context.instanceId, leaseAcquiredAtMs: lease.startedAtMs, leaseExpiresAtMs: lease.expiresAtMs };
+}
+
+function claim(context: MachineContext, record: TokenRecord | undefined, nowMs: number): Decision {
+  const lease = nextLease(context, nowMs);
+  const request: WriteRequest =
+    record === undefined
+      ? { intent: 'claim', condition: { exists: false }, set: { generation: 0, ...leaseFields(context, lease) }, remove: [] }
+      : { intent: 'claim', condition: { exists: true, generation: record.generation, leaseId: null }, set: leaseFields(context, lease), remove: [] };
+  return { kind: 'claim', request, lease };
+}
+
+function takeOver(context: MachineContext, record: TokenRecord, observed: ObservedLease, nowMs: number): Decision {
+  const lease = nextLease(context, nowMs);
+  const request: WriteRequest = {
+    intent: 'take-over',
+    condition: { exists: true, leaseId: observed.leaseId, revision: observed.revision },
+    set: leaseFields(context, lease),
+    remove: [],
+  };
+  return { kind: 'take-over', request, lease, staleHolder: record.leaseHolder };
+}
+
+function backoffFailure(record: TokenRecord): Failure {
+  const until = record.backoffUntilMs ?? 0;
+  const status = record.failureStatus === undefined ? '' : ` (HTTP ${record.failureStatus})`;
+  return {
+    kind: 'issuer-refused',
+    status: record.failureStatus,
+    backoffUntilMs: until,
+    message:
+      `the token issuer refused the credentials${status} ${record.failureCount ?? 1} time(s) in a row; ` +
+      `the fleet will not call POST /auth again before ${new Date(until).toISOString()}. Check the auth secret.`,
+  };
+}

@@ -1,0 +1,72 @@
+import type { TokenRecord } from './record.js';
+import type { CachedToken, MachineContext } from './types.js';
+
+/**
+ * Whether a token with this expiry is still good at `nowMs`. Tokens without a stated expiry
+ * are good until rejected.
+ *
+ * @example
+ * ```ts
+ * notExpired(undefined, 5); // true
+ * ```
+ */
+export function notExpired(expiresAtMs: number | undefined, nowMs: number): boolean {
+  return expiresAtMs === undefined || nowMs < expiresAtMs;
+}
+
+/**
+ * Whether the cached token may be handed to callers: present, not rejected here, not expired.
+ *
+ * @example
+ * ```ts
+ * if (cachedUsable(context, context.nowMs)) deliver(context.cached);
+ * ```
+ */
+export function cachedUsable(context: Pick<MachineContext, 'cached' | 'rejectedGeneration'>, nowMs: number): context is { cached: CachedToken; rejectedGeneration: number } {
+  const cached = context.cached;
+  return cached !== undefined && cached.generation > context.rejectedGeneration && notExpired(cached.expiresAtMs, nowMs);
+}
+
+/**
+ * Whether this instance should start a proactive refresh: the cached token is close to its
+ * expiry (by this instance's jittered lead) and nobody is known to be on it.
+ *
+ * @example
+ * ```ts
+ * proactiveDue(context, nowMs);
+ * ```
+ */
+export function proactiveDue(context: Pick<MachineContext, 'cached' | 'config' | 'proactiveHoldUntilMs'>, nowMs: number): boolean {
+  const expiresAtMs = context.cached?.expiresAtMs;
+  if (expiresAtMs === undefined || nowMs < context.proactiveHoldUntilMs) return false;
+  return nowMs >= expiresAtMs - context.config.proactiveLeadMs;
+}
+
+/**
+ * Whether the item holds a token newer than `replaceGeneration` that has not expired.
+ *
+ * @example
+ * ```ts
+ * adoptable(record, 3, nowMs); // record.generation > 3 and not expired
+ * ```
+ */
+export function adoptable(record: TokenRecord | undefined, replaceGeneration: number, nowMs: number): record is TokenRecord & { token: string } {
+  return (
+    record !== undefined &&
+    record.token !== undefined &&
+    record.generation > replaceGeneration &&
+    notExpired(record.tokenExpiresAtMs, nowMs)
+  );
+}
+
+/**
+ * Whether a recorded issuer back-off is still running at `nowMs`.
+ *
+ * @example
+ * ```ts
+ * backoffActive({ ...record, backoffUntilMs: 10 }, 5); // true
+ * ```
+ */
+export function backoffActive(record: TokenRecord | undefined, nowMs: number): boolean {
+  return record?.backoffUntilMs !== undefined && nowMs < record.backoffUntilMs;
+}

@@ -1,0 +1,132 @@
+import type { ProtocolConfig } from './config.js';
+import type { TokenRecord, WriteRequest } from './record.js';
+
+/** A token this instance holds in memory. */
+export interface CachedToken {
+  readonly value: string;
+  readonly generation: number;
+  readonly issuedAtMs?: number;
+  readonly expiresAtMs?: number;
+}
+
+/** A lease as this instance sees it: id plus its own-clock start and end. */
+export interface LeaseView {
+  readonly id: string;
+  /** Own-clock time the lease write was sent (the lease can only have started later). */
+  readonly startedAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+/** A lease seen in the item, and since when (own clock) it has stood unchanged. */
+export interface ObservedLease {
+  readonly leaseId: string;
+  readonly revision: number;
+  readonly sinceMs: number;
+}
+
+/** Why waiting callers are failed. Plain data: the runtime turns it into an error class. */
+export type Failure =
+  | { readonly kind: 'issuer-refused'; readonly status: number | undefined; readonly backoffUntilMs: number; readonly message: string }
+  | { readonly kind: 'issuer-unavailable'; readonly message: string }
+  | { readonly kind: 'store'; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown }
+  | { readonly kind: 'round-limit'; readonly message: string };
+
+/** Error codes a failed store call may carry. */
+export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_MISCONFIGURED' | 'RECORD_INVALID';
+
+/** What to do with the item just observed. Computed by {@link decide}. */
+export type Decision =
+  | { readonly kind: 'adopt' }
+  | { readonly kind: 'keep' }
+  | { readonly kind: 'published' }
+  | { readonly kind: 'claim'; readonly request: WriteRequest; readonly lease: LeaseView }
+  | { readonly kind: 'take-over'; readonly request: WriteRequest; readonly lease: LeaseView; readonly staleHolder: string | undefined }
+  | { readonly kind: 'wait'; readonly delayMsMin: number; readonly delayMsMax: number }
+  | { readonly kind: 'refresh' }
+  | { readonly kind: 'publish' }
+  | { readonly kind: 'fail'; readonly failure: Failure };
+
+/** Everything one instance's machine knows. */
+export interface MachineContext {
+  readonly config: ProtocolConfig;
+  readonly instanceId: string;
+  /** Own-clock time of the last event. */
+  readonly nowMs: number;
+  readonly cached: CachedToken | undefined;
+  /** Highest generation a caller here saw rejected (0: none). */
+  readonly rejectedGeneration: number;
+  /** Generation the running episode must get past (adopt only newer ones). */
+  readonly replaceGeneration: number;
+  /** The running episode is a proactive refresh: callers keep using the cached token meanwhile. */
+  readonly proactive: boolean;
+  /** No proactive refresh starts before this own-clock time (someone else is on it). */
+  readonly proactiveHoldUntilMs: number;
+  /** Decisions taken in the running episode. */
+  readonly rounds: number;
+  /** The item as last observed (read or returned by a write). */
+  readonly record: TokenRecord | undefined;
+  readonly observed: ObservedLease | undefined;
+  /** The lease this instance holds. */
+  readonly lease: LeaseView | undefined;
+  /** The lease a write in flight tries to take or renew. */
+  readonly pendingLease: LeaseView | undefined;
+  /** A token received from the issuer and not yet published. */
+  readonly issued: { readonly token: string; readonly expiresAtMs?: number } | undefined;
+  readonly issuerAttempts: number;
+  readonly leaseCounter: number;
+  /** Id of the one store or issuer request in flight; responses with another id are ignored. */
+  readonly requestId: number;
+  /** Id of the one poll timer; firings with another id are ignored. */
+  readonly timerId: number;
+  /** Generation an alarm was last raised for, so one rejection storm raises one alarm. */
+  readonly alarmedGeneration: number;
+  readonly decision: Decision | undefined;
+  readonly pendingWrite: WriteRequest | undefined;
+  readonly failure: Failure | undefined;
+}
+
+/** Input to start an instance's machine. */
+export interface MachineInput {
+  readonly config: ProtocolConfig;
+  readonly instanceId: string;
+  readonly nowMs: number;
+}
+
+/** Every event carries the instance's own-clock time. */
+interface Timed {
+  readonly nowMs: number;
+}
+
+/** Events the runtime sends into the machine. */
+export type MachineEvent =
+  | ({ readonly type: 'TOKEN_NEEDED' } & Timed)
+  | ({ readonly type: 'TOKEN_REJECTED'; readonly generation: number } & Timed)
+  | ({ readonly type: 'READ_OK'; readonly requestId: number; readonly record: TokenRecord | undefined } & Timed)
+  | ({ readonly type: 'READ_FAILED'; readonly requestId: number; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown } & Timed)
+  | ({ readonly type: 'WRITE_APPLIED'; readonly requestId: number; readonly record: TokenRecord } & Timed)
+  | ({ readonly type: 'WRITE_REFUSED'; readonly requestId: number; readonly current: TokenRecord | undefined } & Timed)
+  | ({ readonly type: 'WRITE_AMBIGUOUS'; readonly requestId: number } & Timed)
+  | ({ readonly type: 'WRITE_FAILED'; readonly requestId: number; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown } & Timed)
+  | ({ readonly type: 'ISSUED'; readonly requestId: number; readonly token: string; readonly expiresAtMs?: number } & Timed)
+  | ({ readonly type: 'ISSUE_REFUSED'; readonly requestId: number; readonly status: number | undefined } & Timed)
+  | ({ readonly type: 'ISSUE_UNKNOWN'; readonly requestId: number } & Timed)
+  | ({ readonly type: 'TIMER'; readonly timerId: number } & Timed);
+
+/** Params of the effects the machine asks the runtime to perform. */
+export interface EffectParams {
+  readRecord: { readonly requestId: number; readonly consistent: boolean };
+  writeRecord: { readonly requestId: number; readonly request: WriteRequest };
+  callIssuer: { readonly requestId: number; readonly leaseId: string; readonly abortAfterMs: number };
+  startTimer: { readonly timerId: number; readonly delayMsMin: number; readonly delayMsMax: number };
+  deliverToken: { readonly token: string; readonly generation: number; readonly issuedAtMs: number | undefined };
+  failWaiters: { readonly failure: Failure };
+  raiseAlarm: { readonly code: string; readonly message: string };
+  reportFenced: { readonly generation: number };
+  reportTakeover: { readonly staleHolder: string | undefined };
+}
+
+/** Names of the effects. */
+export type EffectType = keyof EffectParams;
+
+/** One effect, as the runtime receives it from `transition`. */
+export type Effect = { [K in EffectType]: { readonly type: K; readonly params: EffectParams[K] } }[EffectType];

@@ -35,11 +35,12 @@ export type { BatonEvent, BatonEventType } from './runtime/events.js';
 export { fingerprint } from './runtime/fingerprint.js';
 export type { ReadOptions, TokenStore } from './runtime/store.js';
 export type { Scheduler, TimerHandle } from './runtime/scheduler.js';
-export { MemoryTokenStore } from './runtime/memory-store.js';
-export type { MemoryTokenStoreOptions, MemoryWriteEntry } from './runtime/memory-store.js';
+export { MemoryTokenStore, MEMORY_STORE_DESCRIPTION, MEMORY_HISTORY_LIMIT_ENTRIES } from './runtime/memory-store.js';
+export type { MemoryTokenStoreOptions, MemoryWriteEntry, MemoryStoreHook, MemoryStoreOperation } from './runtime/memory-store.js';
 export { DynamoDBTokenStore, DEFAULT_PARTITION_KEY } from './runtime/dynamodb-store.js';
 export type { DynamoDBTokenStoreOptions } from './runtime/dynamodb-store.js';
-export { createTokenTable } from './runtime/table.js';
+export { createTokenTable, TABLE_ACTIVE_POLLS_MAX, TABLE_ACTIVE_POLL_INTERVAL_MS } from './runtime/table.js';
+export type { CreateTokenTableOptions, CreateTokenTableResult } from './runtime/table.js';
 export {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_CLOCK_SKEW_MS,
@@ -48,7 +49,23 @@ export {
   DEFAULT_FRESH_TOKEN_MS,
 } from './machine/config.js';
 export { DEFAULT_MAX_ATTEMPTS, DEFAULT_WAIT_MS_MAX } from './runtime/options.js';
-export { RECORD_SCHEMA_VERSION } from './machine/record.js';
+export { RECORD_SCHEMA_VERSION, WRITE_INTENTS } from './machine/record.js';
 export type { TokenRecord, WriteCondition, WriteIntent, WriteOutcome, WriteRequest, RecordField, RecordPatch } from './machine/record.js';
 export { batonMachine, STATES } from './machine/machine.js';
 export type { StateName } from './machine/machine.js';
+export type { ProtocolConfig } from './machine/config.js';
+export type {
+  CachedToken,
+  Decision,
+  Effect,
+  EffectParams,
+  EffectType,
+  Failure,
+  LeaseView,
+  MachineContext,
+  MachineEvent,
+  MachineInput,
+  ObservedLease,
+  StoreErrorCode,
+  Timed,
+} from './machine/types.js';

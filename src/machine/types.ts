@@ -34,7 +34,7 @@ export type Failure =
 /** Error codes a failed store call may carry. */
 export type StoreErrorCode = 'STORE_UNAVAILABLE' | 'STORE_MISCONFIGURED' | 'RECORD_INVALID';
 
-/** What to do with the item just observed. Computed by {@link decide}. */
+/** What to do with the item just observed. Computed by the machine's decision rules (`decide`). */
 export type Decision =
   | { readonly kind: 'adopt' }
   | { readonly kind: 'keep' }
@@ -93,7 +93,7 @@ export interface MachineInput {
 }
 
 /** Every event carries the instance's own-clock time. */
-interface Timed {
+export interface Timed {
   readonly nowMs: number;
 }
 

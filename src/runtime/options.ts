@@ -96,7 +96,8 @@ export function resolveOptions(options: TokenCoordinatorOptions): ResolvedOption
     throw new InvalidOptionsError('issueToken', 'option issueToken is required: a function ({ signal }) => Promise<{ token, expiresAtMs? }> that performs POST /auth');
   }
   const leaseMs = integerIn('leaseMs', options.leaseMs, DEFAULT_LEASE_MS, LEASE_MS_MIN, LEASE_MS_MAX);
-  const maxClockSkewMs = integerIn('maxClockSkewMs', options.maxClockSkewMs, DEFAULT_MAX_CLOCK_SKEW_MS, 0, leaseMs);
+  // A short lease gets a proportionally short default skew allowance, so defaults always fit.
+  const maxClockSkewMs = integerIn('maxClockSkewMs', options.maxClockSkewMs, Math.min(DEFAULT_MAX_CLOCK_SKEW_MS, Math.floor(leaseMs / 2)), 0, leaseMs);
   const pollMs = integerIn('pollMs', options.pollMs, DEFAULT_POLL_MS, POLL_MS_MIN, Math.min(POLL_MS_MAX, leaseMs));
   const maxAttempts = integerIn('maxAttempts', options.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS_LIMIT);
   const refreshMarginMs = integerIn('refreshMarginMs', options.refreshMarginMs, DEFAULT_REFRESH_MARGIN_MS, 0, 24 * 3_600_000);

@@ -1,6 +1,8 @@
 import { POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION } from './config.js';
 import { adoptable, backoffActive, cachedUsable } from './predicates.js';
 import type { TokenRecord, WriteRequest } from './record.js';
+import { PROTOCOL_RULES } from './rules.js';
+import type { ProtocolRules } from './rules.js';
 import type { Decision, Failure, LeaseView, MachineContext, ObservedLease } from './types.js';
 
 /** The machine's one decision point: what to do with the item just observed. */
@@ -31,7 +33,7 @@ export interface Verdict {
  * const { decision } = decide(context, record, nowMs);
  * ```
  */
-export function decide(context: MachineContext, record: TokenRecord | undefined, nowMs: number): Verdict {
+export function decide(context: MachineContext, record: TokenRecord | undefined, nowMs: number, rules: ProtocolRules = PROTOCOL_RULES): Verdict {
   const observed = observeLease(context.observed, record, nowMs);
   const mine = context.pendingLease ?? context.lease;
   const base = { observed, fenced: false, holder: false };
@@ -54,16 +56,17 @@ export function decide(context: MachineContext, record: TokenRecord | undefined,
   if (context.proactive && busy && cachedUsable(context, nowMs)) return verdict({ kind: 'keep' });
   if (record !== undefined && backoffActive(record, nowMs)) return verdict({ kind: 'fail', failure: backoffFailure(record) });
   if (record !== undefined && observed !== undefined) {
-    return verdict(leaseIsStale(context, record, observed, nowMs) ? takeOver(context, record, observed, nowMs) : wait(context, observed, nowMs));
+    const stale = rules.takeOver && leaseIsStale(context, record, observed, nowMs);
+    return verdict(stale ? takeOver(context, observed, nowMs) : wait(context, observed, nowMs, rules));
   }
-  return verdict(claim(context, record, nowMs));
+  return verdict(claim(context, record, nowMs, rules));
 }
 
 /** Keeps the first own-clock sighting of an unchanged lease; a new lease or any write restarts it. */
 function observeLease(previous: ObservedLease | undefined, record: TokenRecord | undefined, nowMs: number): ObservedLease | undefined {
   if (record?.leaseId === undefined) return undefined;
   if (previous !== undefined && previous.leaseId === record.leaseId && previous.revision === record.revision) return previous;
-  return { leaseId: record.leaseId, revision: record.revision, sinceMs: nowMs };
+  return { leaseId: record.leaseId, revision: record.revision, sinceMs: nowMs, holder: record.leaseHolder };
 }
 
 /**
@@ -80,10 +83,11 @@ function leaseIsStale(context: MachineContext, record: TokenRecord, observed: Ob
   return record.leaseExpiresAtMs !== undefined && nowMs >= record.leaseExpiresAtMs + maxClockSkewMs;
 }
 
-function wait(context: MachineContext, observed: ObservedLease, nowMs: number): Decision {
+function wait(context: MachineContext, observed: ObservedLease, nowMs: number, rules: ProtocolRules): Decision {
   const { pollMs, leaseMs, maxClockSkewMs } = context.config;
   // Never sleep past the moment the lease would count as stale: a crashed holder is replaced promptly.
-  const untilStaleMs = Math.max(1, observed.sinceMs + leaseMs + maxClockSkewMs - nowMs);
+  const staleAtMs = rules.takeOver ? observed.sinceMs + leaseMs + maxClockSkewMs : Number.POSITIVE_INFINITY;
+  const untilStaleMs = Math.max(1, staleAtMs - nowMs);
   const delayMsMax = Math.min(Math.round(pollMs * POLL_JITTER_MAX_FRACTION), untilStaleMs);
   const delayMsMin = Math.min(Math.round(pollMs * POLL_JITTER_MIN_FRACTION), delayMsMax);
   return { kind: 'wait', delayMsMin, delayMsMax };
@@ -97,16 +101,17 @@ function leaseFields(context: MachineContext, lease: LeaseView): WriteRequest['s
   return { leaseId: lease.id, leaseHolder: context.instanceId, leaseAcquiredAtMs: lease.startedAtMs, leaseExpiresAtMs: lease.expiresAtMs };
 }
 
-function claim(context: MachineContext, record: TokenRecord | undefined, nowMs: number): Decision {
+function claim(context: MachineContext, record: TokenRecord | undefined, nowMs: number, rules: ProtocolRules): Decision {
   const lease = nextLease(context, nowMs);
+  const condition = rules.versionedClaim ? { exists: true, generation: record?.generation ?? 0, leaseId: null } : { exists: true, leaseId: null };
   const request: WriteRequest =
     record === undefined
       ? { intent: 'claim', condition: { exists: false }, set: { generation: 0, ...leaseFields(context, lease) }, remove: [] }
-      : { intent: 'claim', condition: { exists: true, generation: record.generation, leaseId: null }, set: leaseFields(context, lease), remove: [] };
+      : { intent: 'claim', condition, set: leaseFields(context, lease), remove: [] };
   return { kind: 'claim', request, lease };
 }
 
-function takeOver(context: MachineContext, record: TokenRecord, observed: ObservedLease, nowMs: number): Decision {
+function takeOver(context: MachineContext, observed: ObservedLease, nowMs: number): Decision {
   const lease = nextLease(context, nowMs);
   const request: WriteRequest = {
     intent: 'take-over',
@@ -114,7 +119,7 @@ function takeOver(context: MachineContext, record: TokenRecord, observed: Observ
     set: leaseFields(context, lease),
     remove: [],
   };
-  return { kind: 'take-over', request, lease, staleHolder: record.leaseHolder };
+  return { kind: 'take-over', request, lease, staleHolder: observed.holder };
 }
 
 function backoffFailure(record: TokenRecord): Failure {

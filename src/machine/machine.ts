@@ -3,6 +3,8 @@ import { backoffMsFor, ISSUER_ABORT_MARGIN_FRACTION } from './config.js';
 import { decide } from './decide.js';
 import { cachedUsable, proactiveDue } from './predicates.js';
 import { FAILURE_FIELDS, LEASE_FIELDS } from './record.js';
+import { PROTOCOL_RULES } from './rules.js';
+import type { ProtocolRules } from './rules.js';
 import type { RecordField, TokenRecord, WriteRequest } from './record.js';
 import type { Decision, EffectParams, Failure, LeaseView, MachineContext, MachineEvent, MachineInput } from './types.js';
 
@@ -51,6 +53,444 @@ const EPISODE_RESET = {
 } as const;
 
 /**
+ * Builds the protocol machine with the given safety rules. Production code uses
+ * {@link batonMachine} (all rules on); only the spec and tests build variants.
+ *
+ * @example
+ * ```ts
+ * const machine = createBatonMachine(PROTOCOL_RULES);
+ * ```
+ */
+export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
+  // The real protocol reads an ambiguous write back; the `no-readback` variant assumes it was lost.
+  const onAmbiguousWrite = rules.readBackAmbiguousWrites
+    ? ({ guard: 'isCurrentRequest', target: STATES.reading, actions: ['stamp'] } as const)
+    : ({ guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'assumeWriteLost', 'decideOnLastRecord'] } as const);
+  return setup({
+    types: {} as { context: MachineContext; events: MachineEvent; input: MachineInput },
+    actions: {
+      // Effects: declared here, performed by whoever steps the machine.
+      readRecord: (_: unknown, _params: EffectParams['readRecord']) => undefined,
+      writeRecord: (_: unknown, _params: EffectParams['writeRecord']) => undefined,
+      callIssuer: (_: unknown, _params: EffectParams['callIssuer']) => undefined,
+      startTimer: (_: unknown, _params: EffectParams['startTimer']) => undefined,
+      deliverToken: (_: unknown, _params: EffectParams['deliverToken']) => undefined,
+      failWaiters: (_: unknown, _params: EffectParams['failWaiters']) => undefined,
+      raiseAlarm: (_: unknown, _params: EffectParams['raiseAlarm']) => undefined,
+      reportFenced: (_: unknown, _params: EffectParams['reportFenced']) => undefined,
+      reportTakeover: (_: unknown, _params: EffectParams['reportTakeover']) => undefined,
+
+      stamp: assign({ nowMs: ({ event }) => event.nowMs }),
+      nextRequest: assign({ requestId: ({ context }) => context.requestId + 1 }),
+      endEpisode: assign({ ...EPISODE_RESET, proactive: false, pendingLease: undefined, observed: undefined }),
+      startEpisode: assign(({ context }) => ({
+        ...EPISODE_RESET,
+        proactive: false,
+        replaceGeneration: Math.max(context.rejectedGeneration, context.cached?.generation ?? 0),
+      })),
+      startProactiveEpisode: assign(({ context }) => ({
+        ...EPISODE_RESET,
+        proactive: true,
+        replaceGeneration: context.cached?.generation ?? 0,
+      })),
+      noteRejection: assign(({ context, event }) => {
+        const { generation } = event as Ev<'TOKEN_REJECTED'>;
+        if (generation < (context.cached?.generation ?? 0) || generation <= context.rejectedGeneration) return {};
+        return { rejectedGeneration: generation, replaceGeneration: Math.max(context.replaceGeneration, generation), proactive: false };
+      }),
+      reactToRejection: enqueueActions(({ context, event, enqueue }) => {
+        const { generation, nowMs } = event as Ev<'TOKEN_REJECTED'>;
+        const cached = context.cached;
+        if (cached === undefined) return;
+        if (generation < cached.generation && cachedUsable(context, nowMs)) {
+          // The caller used an older token than we already hold: hand it the newer one, no store call.
+          enqueue({ type: 'deliverToken', params: { token: cached.value, generation: cached.generation, issuedAtMs: cached.issuedAtMs } });
+          return;
+        }
+        const ageMs = cached.issuedAtMs === undefined ? undefined : nowMs - cached.issuedAtMs;
+        if (generation === cached.generation && ageMs !== undefined && ageMs < context.config.freshTokenMs && context.alarmedGeneration < generation) {
+          enqueue.assign({ alarmedGeneration: generation });
+          enqueue({
+            type: 'raiseAlarm',
+            params: {
+              code: 'FRESH_TOKEN_REJECTED',
+              message:
+                `a token published ${ageMs} ms ago (generation ${generation}) was rejected; another client may be using ` +
+                'the same credentials. One refresh follows; callers stay bounded by maxAttempts.',
+            },
+          });
+        }
+      }),
+      deliverCached: enqueueActions(({ context, enqueue }) => {
+        const cached = context.cached;
+        if (cached === undefined || !cachedUsable(context, context.nowMs)) return;
+        enqueue({ type: 'deliverToken', params: { token: cached.value, generation: cached.generation, issuedAtMs: cached.issuedAtMs } });
+      }),
+      decideOnRecord: assign(({ context, event }) => {
+        const record = (event as Ev<'READ_OK'>).record ?? (event as Ev<'WRITE_REFUSED'>).current;
+        const verdict = decide(context, record, event.nowMs, rules);
+        const pending = context.pendingLease;
+        let lease = verdict.holder ? context.lease : undefined;
+        if (verdict.holder && pending !== undefined) {
+          // A write we could not confirm: if the item shows exactly what we asked, it applied.
+          lease = record?.leaseExpiresAtMs === pending.expiresAtMs || lease === undefined ? pending : lease;
+        }
+        return {
+          record,
+          rounds: context.rounds + 1,
+          decision: verdict.decision,
+          observed: verdict.observed,
+          lease,
+          pendingLease: undefined,
+          issued: verdict.fenced || !verdict.holder ? (verdict.decision.kind === 'published' ? context.issued : undefined) : context.issued,
+        };
+      }),
+      assumeWriteLost: assign(({ context }) => ({
+        pendingLease: undefined,
+        issued: context.pendingWrite?.intent === 'publish' ? undefined : context.issued,
+      })),
+      decideOnLastRecord: assign(({ context, event }) => {
+        const verdict = decide(context, context.record, event.nowMs, rules);
+        return {
+          rounds: context.rounds + 1,
+          decision: verdict.decision,
+          observed: verdict.observed,
+          lease: verdict.holder ? context.lease : undefined,
+          issued: verdict.holder || verdict.decision.kind === 'published' ? context.issued : undefined,
+        };
+      }),
+      reportIfFenced: enqueueActions(({ context, event, enqueue }) => {
+        const record = (event as Ev<'READ_OK'>).record ?? (event as Ev<'WRITE_REFUSED'>).current;
+        if (context.issued !== undefined && record?.token !== context.issued.token && record?.leaseId !== (context.pendingLease ?? context.lease)?.id) {
+          enqueue({ type: 'reportFenced', params: { generation: record?.generation ?? 0 } });
+        }
+      }),
+      adoptRecordToken: assign(({ context }) => {
+        const record = observedRecord(context);
+        if (record.token === undefined) throw new Error('invariant broken: adopting an item without a token');
+        return {
+          cached: {
+            value: record.token,
+            generation: record.generation,
+            ...(record.tokenIssuedAtMs === undefined ? {} : { issuedAtMs: record.tokenIssuedAtMs }),
+            ...(record.tokenExpiresAtMs === undefined ? {} : { expiresAtMs: record.tokenExpiresAtMs }),
+          },
+          lease: undefined,
+          issued: undefined,
+        };
+      }),
+      holdProactive: assign(({ context }) => ({ proactiveHoldUntilMs: context.nowMs + context.config.leaseMs })),
+      preparePendingLease: assign(({ context }) => {
+        const decision = context.decision as Decision & { kind: 'claim' | 'take-over' };
+        return { pendingLease: decision.lease, pendingWrite: decision.request, leaseCounter: context.leaseCounter + 1 };
+      }),
+      confirmLease: assign(({ context, event }) => ({
+        record: (event as Ev<'WRITE_APPLIED'>).record,
+        lease: context.pendingLease,
+        pendingLease: undefined,
+      })),
+      rememberRecord: assign({ record: ({ event }) => (event as Ev<'WRITE_APPLIED'>).record }),
+      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1 }),
+      keepIssued: assign(({ event }) => {
+        const issued = event as Ev<'ISSUED'>;
+        return { issued: issued.expiresAtMs === undefined ? { token: issued.token } : { token: issued.token, expiresAtMs: issued.expiresAtMs } };
+      }),
+      preparePublish: assign(({ context }) => {
+        const lease = heldLease(context);
+        const record = observedRecord(context);
+        const issued = context.issued;
+        if (issued === undefined) throw new Error('invariant broken: publishing without an issued token');
+        const remove: RecordField[] = [...LEASE_FIELDS, ...FAILURE_FIELDS];
+        if (issued.expiresAtMs === undefined) remove.push('tokenExpiresAtMs');
+        const request: WriteRequest = {
+          intent: 'publish',
+          condition: rules.fencedPublish ? { exists: true, leaseId: lease.id } : { exists: true },
+          set: {
+            token: issued.token,
+            generation: record.generation + 1,
+            tokenIssuedAtMs: context.nowMs,
+            ...(issued.expiresAtMs === undefined ? {} : { tokenExpiresAtMs: issued.expiresAtMs }),
+          },
+          remove,
+        };
+        return { pendingWrite: request };
+      }),
+      adoptPublished: assign(({ context, event }) => {
+        const record = (event as Ev<'WRITE_APPLIED'>).record ?? context.record;
+        const issued = context.issued;
+        if (issued === undefined || record === undefined) throw new Error('invariant broken: published without an issued token');
+        return {
+          record,
+          cached: {
+            value: issued.token,
+            generation: record.generation,
+            ...(record.tokenIssuedAtMs === undefined ? {} : { issuedAtMs: record.tokenIssuedAtMs }),
+            ...(issued.expiresAtMs === undefined ? {} : { expiresAtMs: issued.expiresAtMs }),
+          },
+          issued: undefined,
+          lease: undefined,
+        };
+      }),
+      prepareRenew: assign(({ context }) => {
+        const lease = heldLease(context);
+        const renewed: LeaseView = { id: lease.id, startedAtMs: context.nowMs, expiresAtMs: context.nowMs + context.config.leaseMs };
+        const request: WriteRequest = {
+          intent: 'renew',
+          condition: { exists: true, leaseId: lease.id },
+          set: { leaseAcquiredAtMs: renewed.startedAtMs, leaseExpiresAtMs: renewed.expiresAtMs },
+          remove: [],
+        };
+        return { pendingLease: renewed, pendingWrite: request };
+      }),
+      prepareFailureRecord: assign(({ context, event }) => {
+        const lease = heldLease(context);
+        const { status } = event as Ev<'ISSUE_REFUSED'>;
+        const failureCount = (context.record?.failureCount ?? 0) + 1;
+        const backoffUntilMs = context.nowMs + backoffMsFor(failureCount, context.config);
+        const request: WriteRequest = {
+          intent: 'record-failure',
+          condition: { exists: true, leaseId: lease.id },
+          set: {
+            failureCode: 'ISSUER_REFUSED',
+            failureCount,
+            failureAtMs: context.nowMs,
+            backoffUntilMs,
+            ...(status === undefined ? {} : { failureStatus: status }),
+          },
+          remove: status === undefined ? [...LEASE_FIELDS, 'failureStatus'] : [...LEASE_FIELDS],
+        };
+        const statusText = status === undefined ? '' : ` (HTTP ${status})`;
+        const failure: Failure = {
+          kind: 'issuer-refused',
+          status,
+          backoffUntilMs,
+          message:
+            `the token issuer refused the credentials${statusText}; the fleet backs off until ${new Date(backoffUntilMs).toISOString()} ` +
+            `(${failureCount} refusal(s) in a row). Check the auth secret.`,
+        };
+        return { pendingWrite: request, failure };
+      }),
+      prepareRelease: assign(({ context }) => {
+        const lease = heldLease(context);
+        const condition = rules.fencedRelease ? { exists: true, leaseId: lease.id } : { exists: true };
+        const request: WriteRequest = { intent: 'release', condition, set: {}, remove: [...LEASE_FIELDS] };
+        const failure: Failure = {
+          kind: 'issuer-unavailable',
+          message:
+            `POST /auth gave no usable answer ${context.issuerAttempts} time(s) in a row (5xx, timeout or lost answer); ` +
+            'the lease was released so the next caller retries.',
+        };
+        return { pendingWrite: request, failure };
+      }),
+      dropLease: assign({ lease: undefined, pendingLease: undefined, issued: undefined }),
+      storeFailure: assign(({ event }) => {
+        const failed = event as Ev<'READ_FAILED'>;
+        const failure: Failure = { kind: 'store', code: failed.code, message: failed.message, cause: failed.cause };
+        return { failure };
+      }),
+      decisionFailure: assign(({ context }) => ({ failure: (context.decision as Decision & { kind: 'fail' }).failure })),
+      nextTimer: assign({ timerId: ({ context }) => context.timerId + 1 }),
+    },
+    guards: {
+      isCurrentRequest: ({ context, event }) => 'requestId' in event && event.requestId === context.requestId,
+      isCurrentTimer: ({ context, event }) => event.type === 'TIMER' && event.timerId === context.timerId,
+      cachedUsableNow: ({ context, event }) => cachedUsable(context, event.nowMs),
+      cachedUsableAtLastEvent: ({ context }) => cachedUsable(context, context.nowMs),
+      proactiveDueNow: ({ context, event }) => cachedUsable(context, event.nowMs) && proactiveDue(context, event.nowMs),
+      rejectionIsOutdated: ({ context, event }) =>
+        event.type === 'TOKEN_REJECTED' && context.cached !== undefined && event.generation < context.cached.generation && cachedUsable(context, event.nowMs),
+      issuerAttemptsLeft: ({ context }) => context.issuerAttempts < context.config.issuerAttemptsMax,
+      decided: ({ context }, params: { kind: Decision['kind'] }) => context.decision?.kind === params.kind,
+    },
+  }).createMachine({
+    id: 'baton',
+    context: ({ input }) => ({
+      config: input.config,
+      instanceId: input.instanceId,
+      nowMs: input.nowMs,
+      cached: undefined,
+      rejectedGeneration: 0,
+      replaceGeneration: 0,
+      proactive: false,
+      proactiveHoldUntilMs: 0,
+      rounds: 0,
+      record: undefined,
+      observed: undefined,
+      lease: undefined,
+      pendingLease: undefined,
+      issued: undefined,
+      issuerAttempts: 0,
+      leaseCounter: 0,
+      requestId: 0,
+      timerId: 0,
+      alarmedGeneration: 0,
+      decision: undefined,
+      pendingWrite: undefined,
+      failure: undefined,
+    }),
+    initial: STATES.idle,
+    // While an episode runs, callers either get the still-usable cached token or wait for its end.
+    on: {
+      TOKEN_NEEDED: { actions: ['stamp', 'deliverCached'] },
+      TOKEN_REJECTED: { actions: ['stamp', 'reactToRejection', 'noteRejection'] },
+    },
+    states: {
+      [STATES.idle]: {
+        entry: ['endEpisode'],
+        on: {
+          TOKEN_NEEDED: [
+            { guard: 'cachedUsableNow', target: STATES.using, actions: ['stamp'] },
+            { target: STATES.reading, actions: ['stamp', 'startEpisode'] },
+          ],
+          TOKEN_REJECTED: [
+            { guard: 'rejectionIsOutdated', actions: ['stamp', 'reactToRejection'] },
+            { target: STATES.reading, actions: ['stamp', 'reactToRejection', 'noteRejection', 'startEpisode'] },
+          ],
+        },
+      },
+      [STATES.using]: {
+        entry: ['endEpisode', 'deliverCached'],
+        on: {
+          TOKEN_NEEDED: [
+            { guard: 'proactiveDueNow', target: STATES.reading, actions: ['stamp', 'deliverCached', 'startProactiveEpisode'] },
+            { guard: 'cachedUsableNow', actions: ['stamp', 'deliverCached'] },
+            { target: STATES.reading, actions: ['stamp', 'startEpisode'] },
+          ],
+          TOKEN_REJECTED: [
+            { guard: 'rejectionIsOutdated', actions: ['stamp', 'reactToRejection'] },
+            { target: STATES.reading, actions: ['stamp', 'reactToRejection', 'noteRejection', 'startEpisode'] },
+          ],
+        },
+      },
+      [STATES.reading]: {
+        entry: ['nextRequest', { type: 'readRecord', params: ({ context }) => ({ requestId: context.requestId, consistent: rules.consistentReads }) }],
+        on: {
+          READ_OK: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'reportIfFenced', 'decideOnRecord'] },
+          READ_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+        },
+      },
+      [STATES.deciding]: {
+        always: [
+          { guard: { type: 'decided', params: { kind: 'adopt' } }, target: STATES.using, actions: ['adoptRecordToken'] },
+          { guard: { type: 'decided', params: { kind: 'published' } }, target: STATES.using, actions: ['adoptPublished'] },
+          { guard: { type: 'decided', params: { kind: 'keep' } }, target: STATES.using, actions: ['holdProactive'] },
+          { guard: { type: 'decided', params: { kind: 'claim' } }, target: STATES.claiming },
+          { guard: { type: 'decided', params: { kind: 'take-over' } }, target: STATES.takingOver },
+          { guard: { type: 'decided', params: { kind: 'wait' } }, target: STATES.waiting },
+          { guard: { type: 'decided', params: { kind: 'refresh' } }, target: STATES.refreshing },
+          { guard: { type: 'decided', params: { kind: 'publish' } }, target: STATES.publishing },
+          { target: STATES.failing, actions: ['decisionFailure'] },
+        ],
+      },
+      [STATES.waiting]: {
+        entry: [
+          'nextTimer',
+          {
+            type: 'startTimer',
+            params: ({ context }) => {
+              const decision = context.decision as Decision & { kind: 'wait' };
+              return { timerId: context.timerId, delayMsMin: decision.delayMsMin, delayMsMax: decision.delayMsMax };
+            },
+          },
+        ],
+        on: { TIMER: { guard: 'isCurrentTimer', target: STATES.reading, actions: ['stamp'] } },
+      },
+      [STATES.claiming]: {
+        entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],
+        on: {
+          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.refreshing, actions: ['stamp', 'confirmLease'] },
+          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
+          WRITE_AMBIGUOUS: onAmbiguousWrite,
+          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+        },
+      },
+      [STATES.takingOver]: {
+        entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],
+        on: {
+          WRITE_APPLIED: {
+            guard: 'isCurrentRequest',
+            target: STATES.refreshing,
+            actions: [
+              'stamp',
+              {
+                type: 'reportTakeover',
+                params: ({ context }) => ({ staleHolder: (context.decision as Decision & { kind: 'take-over' }).staleHolder }),
+              },
+              'confirmLease',
+            ],
+          },
+          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
+          WRITE_AMBIGUOUS: onAmbiguousWrite,
+          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+        },
+      },
+      [STATES.refreshing]: {
+        entry: [
+          'nextRequest',
+          'countIssuerAttempt',
+          {
+            type: 'callIssuer',
+            params: ({ context }) => {
+              const lease = heldLease(context);
+              const stopAtMs = lease.startedAtMs + context.config.leaseMs * (1 - ISSUER_ABORT_MARGIN_FRACTION);
+              return { requestId: context.requestId, leaseId: lease.id, abortAfterMs: Math.max(0, Math.floor(stopAtMs - context.nowMs)) };
+            },
+          },
+        ],
+        on: {
+          ISSUED: { guard: 'isCurrentRequest', target: STATES.publishing, actions: ['stamp', 'keepIssued'] },
+          ISSUE_REFUSED: { guard: 'isCurrentRequest', target: STATES.recordingFailure, actions: ['stamp', 'prepareFailureRecord'] },
+          ISSUE_UNKNOWN: [
+            { guard: and(['isCurrentRequest', 'issuerAttemptsLeft']), target: STATES.renewing, actions: ['stamp'] },
+            { guard: 'isCurrentRequest', target: STATES.releasing, actions: ['stamp'] },
+          ],
+        },
+      },
+      [STATES.renewing]: {
+        entry: ['nextRequest', 'prepareRenew', { type: 'writeRecord', params: writeParams }],
+        on: {
+          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.refreshing, actions: ['stamp', 'confirmLease'] },
+          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
+          WRITE_AMBIGUOUS: onAmbiguousWrite,
+          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+        },
+      },
+      [STATES.publishing]: {
+        entry: ['nextRequest', 'preparePublish', { type: 'writeRecord', params: writeParams }],
+        on: {
+          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.using, actions: ['stamp', 'adoptPublished'] },
+          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'reportIfFenced', 'decideOnRecord'] },
+          WRITE_AMBIGUOUS: onAmbiguousWrite,
+          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+        },
+      },
+      [STATES.recordingFailure]: {
+        entry: ['nextRequest', { type: 'writeRecord', params: writeParams }],
+        on: {
+          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'rememberRecord', 'dropLease'] },
+          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+          WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+        },
+      },
+      [STATES.releasing]: {
+        entry: ['nextRequest', 'prepareRelease', { type: 'writeRecord', params: writeParams }],
+        on: {
+          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'rememberRecord', 'dropLease'] },
+          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+          WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+        },
+      },
+      [STATES.failing]: {
+        entry: [{ type: 'failWaiters', params: ({ context }) => ({ failure: failureOf(context) }) }],
+        always: [{ guard: 'cachedUsableAtLastEvent', target: STATES.using }, { target: STATES.idle }],
+      },
+    },
+  });
+}
+
+/**
  * The per-instance refresh protocol as a pure XState v5 machine: no I/O, no clock, no timers.
  * Time arrives as `nowMs` on every event; effects leave as the named actions in
  * {@link EffectParams}, which the runtime (or a simulator, or the explorer) performs and answers
@@ -64,413 +504,10 @@ const EPISODE_RESET = {
  * // effects[0] is { type: 'readRecord', params: { requestId: 1, consistent: true } }
  * ```
  */
-export const batonMachine = setup({
-  types: {} as { context: MachineContext; events: MachineEvent; input: MachineInput },
-  actions: {
-    // Effects: declared here, performed by whoever steps the machine.
-    readRecord: (_: unknown, _params: EffectParams['readRecord']) => undefined,
-    writeRecord: (_: unknown, _params: EffectParams['writeRecord']) => undefined,
-    callIssuer: (_: unknown, _params: EffectParams['callIssuer']) => undefined,
-    startTimer: (_: unknown, _params: EffectParams['startTimer']) => undefined,
-    deliverToken: (_: unknown, _params: EffectParams['deliverToken']) => undefined,
-    failWaiters: (_: unknown, _params: EffectParams['failWaiters']) => undefined,
-    raiseAlarm: (_: unknown, _params: EffectParams['raiseAlarm']) => undefined,
-    reportFenced: (_: unknown, _params: EffectParams['reportFenced']) => undefined,
-    reportTakeover: (_: unknown, _params: EffectParams['reportTakeover']) => undefined,
+export const batonMachine = createBatonMachine(PROTOCOL_RULES);
 
-    stamp: assign({ nowMs: ({ event }) => event.nowMs }),
-    nextRequest: assign({ requestId: ({ context }) => context.requestId + 1 }),
-    endEpisode: assign({ ...EPISODE_RESET, proactive: false, pendingLease: undefined, observed: undefined }),
-    startEpisode: assign(({ context }) => ({
-      ...EPISODE_RESET,
-      proactive: false,
-      replaceGeneration: Math.max(context.rejectedGeneration, context.cached?.generation ?? 0),
-    })),
-    startProactiveEpisode: assign(({ context }) => ({
-      ...EPISODE_RESET,
-      proactive: true,
-      replaceGeneration: context.cached?.generation ?? 0,
-    })),
-    noteRejection: assign(({ context, event }) => {
-      const { generation } = event as Ev<'TOKEN_REJECTED'>;
-      if (generation < (context.cached?.generation ?? 0) || generation <= context.rejectedGeneration) return {};
-      return { rejectedGeneration: generation, replaceGeneration: Math.max(context.replaceGeneration, generation), proactive: false };
-    }),
-    reactToRejection: enqueueActions(({ context, event, enqueue }) => {
-      const { generation, nowMs } = event as Ev<'TOKEN_REJECTED'>;
-      const cached = context.cached;
-      if (cached === undefined) return;
-      if (generation < cached.generation && cachedUsable(context, nowMs)) {
-        // The caller used an older token than we already hold: hand it the newer one, no store call.
-        enqueue({ type: 'deliverToken', params: { token: cached.value, generation: cached.generation, issuedAtMs: cached.issuedAtMs } });
-        return;
-      }
-      const ageMs = cached.issuedAtMs === undefined ? undefined : nowMs - cached.issuedAtMs;
-      if (generation === cached.generation && ageMs !== undefined && ageMs < context.config.freshTokenMs && context.alarmedGeneration < generation) {
-        enqueue.assign({ alarmedGeneration: generation });
-        enqueue({
-          type: 'raiseAlarm',
-          params: {
-            code: 'FRESH_TOKEN_REJECTED',
-            message:
-              `a token published ${ageMs} ms ago (generation ${generation}) was rejected; another client may be using ` +
-              'the same credentials. One refresh follows; callers stay bounded by maxAttempts.',
-          },
-        });
-      }
-    }),
-    deliverCached: enqueueActions(({ context, enqueue }) => {
-      const cached = context.cached;
-      if (cached === undefined || !cachedUsable(context, context.nowMs)) return;
-      enqueue({ type: 'deliverToken', params: { token: cached.value, generation: cached.generation, issuedAtMs: cached.issuedAtMs } });
-    }),
-    decideOnRecord: assign(({ context, event }) => {
-      const record = (event as Ev<'READ_OK'>).record ?? (event as Ev<'WRITE_REFUSED'>).current;
-      const verdict = decide(context, record, event.nowMs);
-      const pending = context.pendingLease;
-      let lease = verdict.holder ? context.lease : undefined;
-      if (verdict.holder && pending !== undefined) {
-        // A write we could not confirm: if the item shows exactly what we asked, it applied.
-        lease = record?.leaseExpiresAtMs === pending.expiresAtMs || lease === undefined ? pending : lease;
-      }
-      return {
-        record,
-        rounds: context.rounds + 1,
-        decision: verdict.decision,
-        observed: verdict.observed,
-        lease,
-        pendingLease: undefined,
-        issued: verdict.fenced || !verdict.holder ? (verdict.decision.kind === 'published' ? context.issued : undefined) : context.issued,
-      };
-    }),
-    reportIfFenced: enqueueActions(({ context, event, enqueue }) => {
-      const record = (event as Ev<'READ_OK'>).record ?? (event as Ev<'WRITE_REFUSED'>).current;
-      if (context.issued !== undefined && record?.token !== context.issued.token && record?.leaseId !== (context.pendingLease ?? context.lease)?.id) {
-        enqueue({ type: 'reportFenced', params: { generation: record?.generation ?? 0 } });
-      }
-    }),
-    adoptRecordToken: assign(({ context }) => {
-      const record = observedRecord(context);
-      if (record.token === undefined) throw new Error('invariant broken: adopting an item without a token');
-      return {
-        cached: {
-          value: record.token,
-          generation: record.generation,
-          ...(record.tokenIssuedAtMs === undefined ? {} : { issuedAtMs: record.tokenIssuedAtMs }),
-          ...(record.tokenExpiresAtMs === undefined ? {} : { expiresAtMs: record.tokenExpiresAtMs }),
-        },
-        lease: undefined,
-        issued: undefined,
-      };
-    }),
-    holdProactive: assign(({ context }) => ({ proactiveHoldUntilMs: context.nowMs + context.config.leaseMs })),
-    preparePendingLease: assign(({ context }) => {
-      const decision = context.decision as Decision & { kind: 'claim' | 'take-over' };
-      return { pendingLease: decision.lease, pendingWrite: decision.request, leaseCounter: context.leaseCounter + 1 };
-    }),
-    confirmLease: assign(({ context, event }) => ({
-      record: (event as Ev<'WRITE_APPLIED'>).record,
-      lease: context.pendingLease,
-      pendingLease: undefined,
-    })),
-    rememberRecord: assign({ record: ({ event }) => (event as Ev<'WRITE_APPLIED'>).record }),
-    countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1 }),
-    keepIssued: assign(({ event }) => {
-      const issued = event as Ev<'ISSUED'>;
-      return { issued: issued.expiresAtMs === undefined ? { token: issued.token } : { token: issued.token, expiresAtMs: issued.expiresAtMs } };
-    }),
-    preparePublish: assign(({ context }) => {
-      const lease = heldLease(context);
-      const record = observedRecord(context);
-      const issued = context.issued;
-      if (issued === undefined) throw new Error('invariant broken: publishing without an issued token');
-      const remove: RecordField[] = [...LEASE_FIELDS, ...FAILURE_FIELDS];
-      if (issued.expiresAtMs === undefined) remove.push('tokenExpiresAtMs');
-      const request: WriteRequest = {
-        intent: 'publish',
-        condition: { exists: true, leaseId: lease.id },
-        set: {
-          token: issued.token,
-          generation: record.generation + 1,
-          tokenIssuedAtMs: context.nowMs,
-          ...(issued.expiresAtMs === undefined ? {} : { tokenExpiresAtMs: issued.expiresAtMs }),
-        },
-        remove,
-      };
-      return { pendingWrite: request };
-    }),
-    adoptPublished: assign(({ context, event }) => {
-      const record = (event as Ev<'WRITE_APPLIED'>).record ?? context.record;
-      const issued = context.issued;
-      if (issued === undefined || record === undefined) throw new Error('invariant broken: published without an issued token');
-      return {
-        record,
-        cached: {
-          value: issued.token,
-          generation: record.generation,
-          ...(record.tokenIssuedAtMs === undefined ? {} : { issuedAtMs: record.tokenIssuedAtMs }),
-          ...(issued.expiresAtMs === undefined ? {} : { expiresAtMs: issued.expiresAtMs }),
-        },
-        issued: undefined,
-        lease: undefined,
-      };
-    }),
-    prepareRenew: assign(({ context }) => {
-      const lease = heldLease(context);
-      const renewed: LeaseView = { id: lease.id, startedAtMs: context.nowMs, expiresAtMs: context.nowMs + context.config.leaseMs };
-      const request: WriteRequest = {
-        intent: 'renew',
-        condition: { exists: true, leaseId: lease.id },
-        set: { leaseAcquiredAtMs: renewed.startedAtMs, leaseExpiresAtMs: renewed.expiresAtMs },
-        remove: [],
-      };
-      return { pendingLease: renewed, pendingWrite: request };
-    }),
-    prepareFailureRecord: assign(({ context, event }) => {
-      const lease = heldLease(context);
-      const { status } = event as Ev<'ISSUE_REFUSED'>;
-      const failureCount = (context.record?.failureCount ?? 0) + 1;
-      const backoffUntilMs = context.nowMs + backoffMsFor(failureCount, context.config);
-      const request: WriteRequest = {
-        intent: 'record-failure',
-        condition: { exists: true, leaseId: lease.id },
-        set: {
-          failureCode: 'ISSUER_REFUSED',
-          failureCount,
-          failureAtMs: context.nowMs,
-          backoffUntilMs,
-          ...(status === undefined ? {} : { failureStatus: status }),
-        },
-        remove: status === undefined ? [...LEASE_FIELDS, 'failureStatus'] : [...LEASE_FIELDS],
-      };
-      const statusText = status === undefined ? '' : ` (HTTP ${status})`;
-      const failure: Failure = {
-        kind: 'issuer-refused',
-        status,
-        backoffUntilMs,
-        message:
-          `the token issuer refused the credentials${statusText}; the fleet backs off until ${new Date(backoffUntilMs).toISOString()} ` +
-          `(${failureCount} refusal(s) in a row). Check the auth secret.`,
-      };
-      return { pendingWrite: request, failure };
-    }),
-    prepareRelease: assign(({ context }) => {
-      const lease = heldLease(context);
-      const request: WriteRequest = { intent: 'release', condition: { exists: true, leaseId: lease.id }, set: {}, remove: [...LEASE_FIELDS] };
-      const failure: Failure = {
-        kind: 'issuer-unavailable',
-        message:
-          `POST /auth gave no usable answer ${context.issuerAttempts} time(s) in a row (5xx, timeout or lost answer); ` +
-          'the lease was released so the next caller retries.',
-      };
-      return { pendingWrite: request, failure };
-    }),
-    dropLease: assign({ lease: undefined, pendingLease: undefined, issued: undefined }),
-    storeFailure: assign(({ event }) => {
-      const failed = event as Ev<'READ_FAILED'>;
-      const failure: Failure = { kind: 'store', code: failed.code, message: failed.message, cause: failed.cause };
-      return { failure };
-    }),
-    decisionFailure: assign(({ context }) => ({ failure: (context.decision as Decision & { kind: 'fail' }).failure })),
-    nextTimer: assign({ timerId: ({ context }) => context.timerId + 1 }),
-  },
-  guards: {
-    isCurrentRequest: ({ context, event }) => 'requestId' in event && event.requestId === context.requestId,
-    isCurrentTimer: ({ context, event }) => event.type === 'TIMER' && event.timerId === context.timerId,
-    cachedUsableNow: ({ context, event }) => cachedUsable(context, event.nowMs),
-    cachedUsableAtLastEvent: ({ context }) => cachedUsable(context, context.nowMs),
-    proactiveDueNow: ({ context, event }) => cachedUsable(context, event.nowMs) && proactiveDue(context, event.nowMs),
-    rejectionIsOutdated: ({ context, event }) =>
-      event.type === 'TOKEN_REJECTED' && context.cached !== undefined && event.generation < context.cached.generation && cachedUsable(context, event.nowMs),
-    issuerAttemptsLeft: ({ context }) => context.issuerAttempts < context.config.issuerAttemptsMax,
-    decided: ({ context }, params: { kind: Decision['kind'] }) => context.decision?.kind === params.kind,
-  },
-}).createMachine({
-  id: 'baton',
-  context: ({ input }) => ({
-    config: input.config,
-    instanceId: input.instanceId,
-    nowMs: input.nowMs,
-    cached: undefined,
-    rejectedGeneration: 0,
-    replaceGeneration: 0,
-    proactive: false,
-    proactiveHoldUntilMs: 0,
-    rounds: 0,
-    record: undefined,
-    observed: undefined,
-    lease: undefined,
-    pendingLease: undefined,
-    issued: undefined,
-    issuerAttempts: 0,
-    leaseCounter: 0,
-    requestId: 0,
-    timerId: 0,
-    alarmedGeneration: 0,
-    decision: undefined,
-    pendingWrite: undefined,
-    failure: undefined,
-  }),
-  initial: STATES.idle,
-  // While an episode runs, callers either get the still-usable cached token or wait for its end.
-  on: {
-    TOKEN_NEEDED: { actions: ['stamp', 'deliverCached'] },
-    TOKEN_REJECTED: { actions: ['stamp', 'reactToRejection', 'noteRejection'] },
-  },
-  states: {
-    [STATES.idle]: {
-      entry: ['endEpisode'],
-      on: {
-        TOKEN_NEEDED: [
-          { guard: 'cachedUsableNow', target: STATES.using, actions: ['stamp'] },
-          { target: STATES.reading, actions: ['stamp', 'startEpisode'] },
-        ],
-        TOKEN_REJECTED: [
-          { guard: 'rejectionIsOutdated', actions: ['stamp', 'reactToRejection'] },
-          { target: STATES.reading, actions: ['stamp', 'reactToRejection', 'noteRejection', 'startEpisode'] },
-        ],
-      },
-    },
-    [STATES.using]: {
-      entry: ['endEpisode', 'deliverCached'],
-      on: {
-        TOKEN_NEEDED: [
-          { guard: 'proactiveDueNow', target: STATES.reading, actions: ['stamp', 'deliverCached', 'startProactiveEpisode'] },
-          { guard: 'cachedUsableNow', actions: ['stamp', 'deliverCached'] },
-          { target: STATES.reading, actions: ['stamp', 'startEpisode'] },
-        ],
-        TOKEN_REJECTED: [
-          { guard: 'rejectionIsOutdated', actions: ['stamp', 'reactToRejection'] },
-          { target: STATES.reading, actions: ['stamp', 'reactToRejection', 'noteRejection', 'startEpisode'] },
-        ],
-      },
-    },
-    [STATES.reading]: {
-      entry: ['nextRequest', { type: 'readRecord', params: ({ context }) => ({ requestId: context.requestId, consistent: true }) }],
-      on: {
-        READ_OK: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'reportIfFenced', 'decideOnRecord'] },
-        READ_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-      },
-    },
-    [STATES.deciding]: {
-      always: [
-        { guard: { type: 'decided', params: { kind: 'adopt' } }, target: STATES.using, actions: ['adoptRecordToken'] },
-        { guard: { type: 'decided', params: { kind: 'published' } }, target: STATES.using, actions: ['adoptPublished'] },
-        { guard: { type: 'decided', params: { kind: 'keep' } }, target: STATES.using, actions: ['holdProactive'] },
-        { guard: { type: 'decided', params: { kind: 'claim' } }, target: STATES.claiming },
-        { guard: { type: 'decided', params: { kind: 'take-over' } }, target: STATES.takingOver },
-        { guard: { type: 'decided', params: { kind: 'wait' } }, target: STATES.waiting },
-        { guard: { type: 'decided', params: { kind: 'refresh' } }, target: STATES.refreshing },
-        { guard: { type: 'decided', params: { kind: 'publish' } }, target: STATES.publishing },
-        { target: STATES.failing, actions: ['decisionFailure'] },
-      ],
-    },
-    [STATES.waiting]: {
-      entry: [
-        'nextTimer',
-        {
-          type: 'startTimer',
-          params: ({ context }) => {
-            const decision = context.decision as Decision & { kind: 'wait' };
-            return { timerId: context.timerId, delayMsMin: decision.delayMsMin, delayMsMax: decision.delayMsMax };
-          },
-        },
-      ],
-      on: { TIMER: { guard: 'isCurrentTimer', target: STATES.reading, actions: ['stamp'] } },
-    },
-    [STATES.claiming]: {
-      entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],
-      on: {
-        WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.refreshing, actions: ['stamp', 'confirmLease'] },
-        WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
-        WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.reading, actions: ['stamp'] },
-        WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-      },
-    },
-    [STATES.takingOver]: {
-      entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],
-      on: {
-        WRITE_APPLIED: {
-          guard: 'isCurrentRequest',
-          target: STATES.refreshing,
-          actions: [
-            'stamp',
-            {
-              type: 'reportTakeover',
-              params: ({ context }) => ({ staleHolder: (context.decision as Decision & { kind: 'take-over' }).staleHolder }),
-            },
-            'confirmLease',
-          ],
-        },
-        WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
-        WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.reading, actions: ['stamp'] },
-        WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-      },
-    },
-    [STATES.refreshing]: {
-      entry: [
-        'nextRequest',
-        'countIssuerAttempt',
-        {
-          type: 'callIssuer',
-          params: ({ context }) => {
-            const lease = heldLease(context);
-            const stopAtMs = lease.startedAtMs + context.config.leaseMs * (1 - ISSUER_ABORT_MARGIN_FRACTION);
-            return { requestId: context.requestId, leaseId: lease.id, abortAfterMs: Math.max(0, Math.floor(stopAtMs - context.nowMs)) };
-          },
-        },
-      ],
-      on: {
-        ISSUED: { guard: 'isCurrentRequest', target: STATES.publishing, actions: ['stamp', 'keepIssued'] },
-        ISSUE_REFUSED: { guard: 'isCurrentRequest', target: STATES.recordingFailure, actions: ['stamp', 'prepareFailureRecord'] },
-        ISSUE_UNKNOWN: [
-          { guard: and(['isCurrentRequest', 'issuerAttemptsLeft']), target: STATES.renewing, actions: ['stamp'] },
-          { guard: 'isCurrentRequest', target: STATES.releasing, actions: ['stamp'] },
-        ],
-      },
-    },
-    [STATES.renewing]: {
-      entry: ['nextRequest', 'prepareRenew', { type: 'writeRecord', params: writeParams }],
-      on: {
-        WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.refreshing, actions: ['stamp', 'confirmLease'] },
-        WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
-        WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.reading, actions: ['stamp'] },
-        WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-      },
-    },
-    [STATES.publishing]: {
-      entry: ['nextRequest', 'preparePublish', { type: 'writeRecord', params: writeParams }],
-      on: {
-        WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.using, actions: ['stamp', 'adoptPublished'] },
-        WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'reportIfFenced', 'decideOnRecord'] },
-        WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.reading, actions: ['stamp'] },
-        WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-      },
-    },
-    [STATES.recordingFailure]: {
-      entry: ['nextRequest', { type: 'writeRecord', params: writeParams }],
-      on: {
-        WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'rememberRecord', 'dropLease'] },
-        WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-        WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-        WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-      },
-    },
-    [STATES.releasing]: {
-      entry: ['nextRequest', 'prepareRelease', { type: 'writeRecord', params: writeParams }],
-      on: {
-        WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'rememberRecord', 'dropLease'] },
-        WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-        WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-        WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-      },
-    },
-    [STATES.failing]: {
-      entry: [{ type: 'failWaiters', params: ({ context }) => ({ failure: failureOf(context) }) }],
-      always: [{ guard: 'cachedUsableAtLastEvent', target: STATES.using }, { target: STATES.idle }],
-    },
-  },
-});
+/** The type of a protocol machine (real or variant). */
+export type BatonMachine = ReturnType<typeof createBatonMachine>;
 
 function writeParams({ context }: { context: MachineContext }): EffectParams['writeRecord'] {
   const request = context.pendingWrite;

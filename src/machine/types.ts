@@ -22,6 +22,8 @@ export interface ObservedLease {
   readonly leaseId: string;
   readonly revision: number;
   readonly sinceMs: number;
+  /** The holder the item names (for operators and events only). */
+  readonly holder: string | undefined;
 }
 
 /** Why waiting callers are failed. Plain data: the runtime turns it into an error class. */

@@ -1,5 +1,6 @@
 import { initialTransition, transition } from 'xstate';
 import { batonMachine } from '../machine/machine.js';
+import type { BatonMachine } from '../machine/machine.js';
 import { cachedUsable, proactiveDue } from '../machine/predicates.js';
 import type { Effect, EffectParams, Failure, MachineEvent, StoreErrorCode } from '../machine/types.js';
 import type { CoordinatorStats, TokenCoordinator, TokenCoordinatorOptions, WithTokenOptions } from './api.js';
@@ -38,7 +39,7 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
-type Snapshot = ReturnType<typeof initialTransition<typeof batonMachine>>[0];
+type Snapshot = ReturnType<typeof initialTransition<BatonMachine>>[0];
 
 /**
  * Creates the coordinator for one instance (one per Lambda instance: create it at module scope).
@@ -62,12 +63,26 @@ type Snapshot = ReturnType<typeof initialTransition<typeof batonMachine>>[0];
  * ```
  */
 export function createTokenCoordinator(options: TokenCoordinatorOptions): TokenCoordinator {
-  return new Coordinator(resolveOptions(options));
+  return new Coordinator(resolveOptions(options), batonMachine);
+}
+
+/**
+ * Internal: a coordinator stepping another build of the protocol machine. Only the spec and
+ * tests use it, to run deliberately broken variants; it is not exported from the package.
+ *
+ * @example
+ * ```ts
+ * const broken = createCoordinatorWithMachine(options, createBatonMachine({ ...PROTOCOL_RULES, fencedPublish: false }));
+ * ```
+ */
+export function createCoordinatorWithMachine(options: TokenCoordinatorOptions, machine: BatonMachine): TokenCoordinator {
+  return new Coordinator(resolveOptions(options), machine);
 }
 
 class Coordinator implements TokenCoordinator {
   readonly instanceId: string;
   readonly #options: ResolvedOptions;
+  readonly #machine: BatonMachine;
   #snapshot: Snapshot;
   readonly #waiters = new Set<Waiter>();
   readonly #queue: MachineEvent[] = [];
@@ -88,10 +103,11 @@ class Coordinator implements TokenCoordinator {
     alarms: 0,
   };
 
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, machine: BatonMachine) {
     this.#options = options;
+    this.#machine = machine;
     this.instanceId = options.instanceId;
-    [this.#snapshot] = initialTransition(batonMachine, {
+    [this.#snapshot] = initialTransition(machine, {
       config: options.protocol,
       instanceId: options.instanceId,
       nowMs: options.clock.now(),
@@ -201,7 +217,7 @@ class Coordinator implements TokenCoordinator {
     const before = this.state();
     let effects: readonly unknown[];
     try {
-      [this.#snapshot, effects] = transition(batonMachine, this.#snapshot, event);
+      [this.#snapshot, effects] = transition(this.#machine, this.#snapshot, event);
     } catch (error) {
       this.#recoverFromViolation(error);
       return;
@@ -217,7 +233,7 @@ class Coordinator implements TokenCoordinator {
     this.#options.logger.error('baton: protocol invariant broken; resetting this instance', { instanceId: this.instanceId, message });
     const violation = new ProtocolViolationError(message);
     for (const waiter of [...this.#waiters]) waiter.reject(violation);
-    [this.#snapshot] = initialTransition(batonMachine, { config: this.#options.protocol, instanceId: this.instanceId, nowMs: this.#options.clock.now() });
+    [this.#snapshot] = initialTransition(this.#machine, { config: this.#options.protocol, instanceId: this.instanceId, nowMs: this.#options.clock.now() });
   }
 
   #perform(effect: Effect): void {

@@ -37,6 +37,8 @@ export const DEFAULT_FRESH_TOKEN_MS = 2_000;
 export const DEFAULT_ISSUER_ATTEMPTS_MAX = 3;
 /** Default first back-off after a refused `POST /auth`. */
 export const DEFAULT_BACKOFF_BASE_MS = 5_000;
+/** First fleet-wide pause after `POST /auth` failed with unknown outcomes under one lease. */
+export const UNAVAILABLE_BACKOFF_BASE_MS = 1_000;
 /** Default longest back-off after refused `POST /auth` calls in a row. */
 export const DEFAULT_BACKOFF_MAX_MS = 300_000;
 /** The issuer's abort signal fires this fraction of the lease before the lease runs out. */

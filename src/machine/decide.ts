@@ -1,6 +1,7 @@
 import { POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION } from './config.js';
 import { adoptable, backoffActive, cachedUsable } from './predicates.js';
 import type { TokenRecord, WriteRequest } from './record.js';
+import { ISSUER_UNAVAILABLE_CODE } from './record.js';
 import { PROTOCOL_RULES } from './rules.js';
 import type { ProtocolRules } from './rules.js';
 import type { Decision, Failure, LeaseView, MachineContext, ObservedLease } from './types.js';
@@ -22,7 +23,7 @@ export interface Verdict {
  *
  * 1. our issued token is in the item → published;
  * 2. the item names our lease → we are the holder (publish what we hold, or refresh);
- * 3. the item holds a newer, unexpired token than the one we must replace → adopt it;
+ * 3. the item holds an unexpired token other than the one we must replace → adopt it;
  * 4. a proactive refresh finds someone else on it (or a back-off) → keep using our token;
  * 5. a recorded issuer back-off is running → fail fast, no `POST /auth`;
  * 6. a lease is stored → take it over if stale, else wait;
@@ -51,7 +52,7 @@ export function decide(context: MachineContext, record: TokenRecord | undefined,
   const fenced = context.issued !== undefined;
   const verdict = (decision: Decision): Verdict => ({ ...base, fenced, decision });
 
-  if (adoptable(record, context.replaceGeneration, nowMs)) return verdict({ kind: 'adopt' });
+  if (adoptable(record, context.replaceToken, nowMs)) return verdict({ kind: 'adopt' });
   const busy = record?.leaseId !== undefined || backoffActive(record, nowMs);
   if (context.proactive && busy && cachedUsable(context, nowMs)) return verdict({ kind: 'keep' });
   if (record !== undefined && backoffActive(record, nowMs)) return verdict({ kind: 'fail', failure: backoffFailure(record) });
@@ -94,7 +95,7 @@ function wait(context: MachineContext, observed: ObservedLease, nowMs: number, r
 }
 
 function nextLease(context: MachineContext, nowMs: number): LeaseView {
-  return { id: `${context.instanceId}#${context.leaseCounter + 1}`, startedAtMs: nowMs, expiresAtMs: nowMs + context.config.leaseMs };
+  return { id: `${context.instanceId}.${context.nonce}#${context.leaseCounter + 1}`, startedAtMs: nowMs, expiresAtMs: nowMs + context.config.leaseMs };
 }
 
 function leaseFields(context: MachineContext, lease: LeaseView): WriteRequest['set'] {
@@ -124,6 +125,15 @@ function takeOver(context: MachineContext, observed: ObservedLease, nowMs: numbe
 
 function backoffFailure(record: TokenRecord): Failure {
   const until = record.backoffUntilMs ?? 0;
+  if (record.failureCode === ISSUER_UNAVAILABLE_CODE) {
+    return {
+      kind: 'issuer-unavailable',
+      backoffUntilMs: until,
+      message:
+        `POST /auth gave no usable answer (5xx, timeout or lost answer) on every attempt of the last refresh; ` +
+        `the fleet retries after ${new Date(until).toISOString()}.`,
+    };
+  }
   const status = record.failureStatus === undefined ? '' : ` (HTTP ${record.failureStatus})`;
   return {
     kind: 'issuer-refused',

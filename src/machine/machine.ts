@@ -1,8 +1,8 @@
 import { and, assign, enqueueActions, setup } from 'xstate';
-import { backoffMsFor, ISSUER_ABORT_MARGIN_FRACTION } from './config.js';
+import { backoffMsFor, ISSUER_ABORT_MARGIN_FRACTION, POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION, UNAVAILABLE_BACKOFF_BASE_MS } from './config.js';
 import { decide } from './decide.js';
 import { cachedUsable, proactiveDue } from './predicates.js';
-import { FAILURE_FIELDS, LEASE_FIELDS } from './record.js';
+import { FAILURE_FIELDS, ISSUER_REFUSED_CODE, ISSUER_UNAVAILABLE_CODE, LEASE_FIELDS } from './record.js';
 import { PROTOCOL_RULES } from './rules.js';
 import type { ProtocolRules } from './rules.js';
 import type { RecordField, TokenRecord, WriteRequest } from './record.js';
@@ -86,30 +86,32 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       startEpisode: assign(({ context }) => ({
         ...EPISODE_RESET,
         proactive: false,
-        replaceGeneration: Math.max(context.rejectedGeneration, context.cached?.generation ?? 0),
+        // The cached token (if any) is unusable here: rejected or expired. Adopt anything else.
+        replaceToken: context.cached?.value ?? context.rejectedToken,
       })),
       startProactiveEpisode: assign(({ context }) => ({
         ...EPISODE_RESET,
         proactive: true,
-        replaceGeneration: context.cached?.generation ?? 0,
+        replaceToken: context.cached?.value,
       })),
       noteRejection: assign(({ context, event }) => {
-        const { generation } = event as Ev<'TOKEN_REJECTED'>;
-        if (generation < (context.cached?.generation ?? 0) || generation <= context.rejectedGeneration) return {};
-        return { rejectedGeneration: generation, replaceGeneration: Math.max(context.replaceGeneration, generation), proactive: false };
+        const { token } = event as Ev<'TOKEN_REJECTED'>;
+        // A rejection of a token we no longer hold says nothing about the one we hold.
+        if (context.cached !== undefined && token !== context.cached.value) return {};
+        return { rejectedToken: token, replaceToken: token, proactive: false };
       }),
       reactToRejection: enqueueActions(({ context, event, enqueue }) => {
-        const { generation, nowMs } = event as Ev<'TOKEN_REJECTED'>;
+        const { token, generation, nowMs } = event as Ev<'TOKEN_REJECTED'>;
         const cached = context.cached;
         if (cached === undefined) return;
-        if (generation < cached.generation && cachedUsable(context, nowMs)) {
+        if (token !== cached.value && cachedUsable(context, nowMs)) {
           // The caller used an older token than we already hold: hand it the newer one, no store call.
           enqueue({ type: 'deliverToken', params: { token: cached.value, generation: cached.generation, issuedAtMs: cached.issuedAtMs } });
           return;
         }
         const ageMs = cached.issuedAtMs === undefined ? undefined : nowMs - cached.issuedAtMs;
-        if (generation === cached.generation && ageMs !== undefined && ageMs < context.config.freshTokenMs && context.alarmedGeneration < generation) {
-          enqueue.assign({ alarmedGeneration: generation });
+        if (token === cached.value && ageMs !== undefined && ageMs < context.config.freshTokenMs && context.alarmedToken !== token) {
+          enqueue.assign({ alarmedToken: token });
           enqueue({
             type: 'raiseAlarm',
             params: {
@@ -251,7 +253,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           intent: 'record-failure',
           condition: { exists: true, leaseId: lease.id },
           set: {
-            failureCode: 'ISSUER_REFUSED',
+            failureCode: ISSUER_REFUSED_CODE,
             failureCount,
             failureAtMs: context.nowMs,
             backoffUntilMs,
@@ -273,12 +275,22 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       prepareRelease: assign(({ context }) => {
         const lease = heldLease(context);
         const condition = rules.fencedRelease ? { exists: true, leaseId: lease.id } : { exists: true };
-        const request: WriteRequest = { intent: 'release', condition, set: {}, remove: [...LEASE_FIELDS] };
+        // A short fleet-wide pause, so each instance does not spend its own bounded attempts in turn.
+        const failureCount = (context.record?.failureCount ?? 0) + 1;
+        const backoffUntilMs =
+          context.nowMs + backoffMsFor(failureCount, { backoffBaseMs: UNAVAILABLE_BACKOFF_BASE_MS, backoffMaxMs: context.config.backoffMaxMs });
+        const request: WriteRequest = {
+          intent: 'release',
+          condition,
+          set: { failureCode: ISSUER_UNAVAILABLE_CODE, failureCount, failureAtMs: context.nowMs, backoffUntilMs },
+          remove: [...LEASE_FIELDS, 'failureStatus'],
+        };
         const failure: Failure = {
           kind: 'issuer-unavailable',
+          backoffUntilMs,
           message:
             `POST /auth gave no usable answer ${context.issuerAttempts} time(s) in a row (5xx, timeout or lost answer); ` +
-            'the lease was released so the next caller retries.',
+            `the lease was released and the fleet retries after ${new Date(backoffUntilMs).toISOString()}.`,
         };
         return { pendingWrite: request, failure };
       }),
@@ -288,6 +300,14 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         const failure: Failure = { kind: 'store', code: failed.code, message: failed.message, cause: failed.cause };
         return { failure };
       }),
+      retryReadBack: assign(({ context }) => ({
+        rounds: context.rounds + 1,
+        decision: {
+          kind: 'wait',
+          delayMsMin: Math.round(context.config.pollMs * POLL_JITTER_MIN_FRACTION),
+          delayMsMax: Math.round(context.config.pollMs * POLL_JITTER_MAX_FRACTION),
+        },
+      })),
       decisionFailure: assign(({ context }) => ({ failure: (context.decision as Decision & { kind: 'fail' }).failure })),
       nextTimer: assign({ timerId: ({ context }) => context.timerId + 1 }),
     },
@@ -298,8 +318,10 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       cachedUsableAtLastEvent: ({ context }) => cachedUsable(context, context.nowMs),
       proactiveDueNow: ({ context, event }) => cachedUsable(context, event.nowMs) && proactiveDue(context, event.nowMs),
       rejectionIsOutdated: ({ context, event }) =>
-        event.type === 'TOKEN_REJECTED' && context.cached !== undefined && event.generation < context.cached.generation && cachedUsable(context, event.nowMs),
+        event.type === 'TOKEN_REJECTED' && context.cached !== undefined && event.token !== context.cached.value && cachedUsable(context, event.nowMs),
       issuerAttemptsLeft: ({ context }) => context.issuerAttempts < context.config.issuerAttemptsMax,
+      readingBack: ({ context }) => context.pendingLease !== undefined || context.lease !== undefined || context.issued !== undefined,
+      roundsLeft: ({ context }) => context.rounds < context.config.roundsMax,
       decided: ({ context }, params: { kind: Decision['kind'] }) => context.decision?.kind === params.kind,
     },
   }).createMachine({
@@ -307,10 +329,11 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
     context: ({ input }) => ({
       config: input.config,
       instanceId: input.instanceId,
+      nonce: input.nonce,
       nowMs: input.nowMs,
       cached: undefined,
-      rejectedGeneration: 0,
-      replaceGeneration: 0,
+      rejectedToken: undefined,
+      replaceToken: undefined,
       proactive: false,
       proactiveHoldUntilMs: 0,
       rounds: 0,
@@ -323,7 +346,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       leaseCounter: 0,
       requestId: 0,
       timerId: 0,
-      alarmedGeneration: 0,
+      alarmedToken: undefined,
       decision: undefined,
       pendingWrite: undefined,
       failure: undefined,
@@ -366,7 +389,11 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         entry: ['nextRequest', { type: 'readRecord', params: ({ context }) => ({ requestId: context.requestId, consistent: rules.consistentReads }) }],
         on: {
           READ_OK: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'reportIfFenced', 'decideOnRecord'] },
-          READ_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+          READ_FAILED: [
+            // Reading back after an ambiguous write: retry after a poll rather than orphan a lease we may hold.
+            { guard: and(['isCurrentRequest', 'readingBack', 'roundsLeft']), target: STATES.waiting, actions: ['stamp', 'retryReadBack'] },
+            { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+          ],
         },
       },
       [STATES.deciding]: {

@@ -22,9 +22,9 @@ export function notExpired(expiresAtMs: number | undefined, nowMs: number): bool
  * if (cachedUsable(context, context.nowMs)) deliver(context.cached);
  * ```
  */
-export function cachedUsable(context: Pick<MachineContext, 'cached' | 'rejectedGeneration'>, nowMs: number): context is { cached: CachedToken; rejectedGeneration: number } {
+export function cachedUsable(context: Pick<MachineContext, 'cached' | 'rejectedToken'>, nowMs: number): context is { cached: CachedToken; rejectedToken: string | undefined } {
   const cached = context.cached;
-  return cached !== undefined && cached.generation > context.rejectedGeneration && notExpired(cached.expiresAtMs, nowMs);
+  return cached !== undefined && cached.value !== context.rejectedToken && notExpired(cached.expiresAtMs, nowMs);
 }
 
 /**
@@ -43,18 +43,18 @@ export function proactiveDue(context: Pick<MachineContext, 'cached' | 'config' |
 }
 
 /**
- * Whether the item holds a token newer than `replaceGeneration` that has not expired.
+ * Whether the item holds a token other than `replaceToken` that has not expired.
  *
  * @example
  * ```ts
- * adoptable(record, 3, nowMs); // record.generation > 3 and not expired
+ * adoptable(record, 'old-token', nowMs); // record.token !== 'old-token' and not expired
  * ```
  */
-export function adoptable(record: TokenRecord | undefined, replaceGeneration: number, nowMs: number): record is TokenRecord & { token: string } {
+export function adoptable(record: TokenRecord | undefined, replaceToken: string | undefined, nowMs: number): record is TokenRecord & { token: string } {
   return (
     record !== undefined &&
     record.token !== undefined &&
-    record.generation > replaceGeneration &&
+    record.token !== replaceToken &&
     notExpired(record.tokenExpiresAtMs, nowMs)
   );
 }

@@ -5,6 +5,11 @@
  * spec and tests swap in deliberately broken variants without touching production stores.
  */
 
+/** `failureCode` of a definite refusal of the credentials. */
+export const ISSUER_REFUSED_CODE = 'ISSUER_REFUSED';
+/** `failureCode` after every attempt under one lease had an unknown outcome. */
+export const ISSUER_UNAVAILABLE_CODE = 'ISSUER_UNAVAILABLE';
+
 /** Schema version this code reads and writes. A newer version in the table is refused, never overwritten. */
 export const RECORD_SCHEMA_VERSION = 1 as const;
 

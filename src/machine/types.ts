@@ -29,7 +29,7 @@ export interface ObservedLease {
 /** Why waiting callers are failed. Plain data: the runtime turns it into an error class. */
 export type Failure =
   | { readonly kind: 'issuer-refused'; readonly status: number | undefined; readonly backoffUntilMs: number; readonly message: string }
-  | { readonly kind: 'issuer-unavailable'; readonly message: string }
+  | { readonly kind: 'issuer-unavailable'; readonly backoffUntilMs: number | undefined; readonly message: string }
   | { readonly kind: 'store'; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown }
   | { readonly kind: 'round-limit'; readonly message: string };
 
@@ -52,13 +52,19 @@ export type Decision =
 export interface MachineContext {
   readonly config: ProtocolConfig;
   readonly instanceId: string;
+  /** Random per machine start; part of every lease id. */
+  readonly nonce: string;
   /** Own-clock time of the last event. */
   readonly nowMs: number;
   readonly cached: CachedToken | undefined;
-  /** Highest generation a caller here saw rejected (0: none). */
-  readonly rejectedGeneration: number;
-  /** Generation the running episode must get past (adopt only newer ones). */
-  readonly replaceGeneration: number;
+  /**
+   * The last token a caller here saw rejected. Tokens are compared by identity, not by
+   * generation: under consistent reads a different token is always a newer one, even after the
+   * item was deleted and re-created (its generations start over).
+   */
+  readonly rejectedToken: string | undefined;
+  /** Token the running episode must replace (adopt any other, unexpired one). */
+  readonly replaceToken: string | undefined;
   /** The running episode is a proactive refresh: callers keep using the cached token meanwhile. */
   readonly proactive: boolean;
   /** No proactive refresh starts before this own-clock time (someone else is on it). */
@@ -80,8 +86,8 @@ export interface MachineContext {
   readonly requestId: number;
   /** Id of the one poll timer; firings with another id are ignored. */
   readonly timerId: number;
-  /** Generation an alarm was last raised for, so one rejection storm raises one alarm. */
-  readonly alarmedGeneration: number;
+  /** Token an alarm was last raised for, so one rejection storm raises one alarm. */
+  readonly alarmedToken: string | undefined;
   readonly decision: Decision | undefined;
   readonly pendingWrite: WriteRequest | undefined;
   readonly failure: Failure | undefined;
@@ -91,6 +97,8 @@ export interface MachineContext {
 export interface MachineInput {
   readonly config: ProtocolConfig;
   readonly instanceId: string;
+  /** Random per machine start, so lease ids stay unique even if two processes share an instance id. */
+  readonly nonce: string;
   readonly nowMs: number;
 }
 
@@ -102,7 +110,7 @@ export interface Timed {
 /** Events the runtime sends into the machine. */
 export type MachineEvent =
   | ({ readonly type: 'TOKEN_NEEDED' } & Timed)
-  | ({ readonly type: 'TOKEN_REJECTED'; readonly generation: number } & Timed)
+  | ({ readonly type: 'TOKEN_REJECTED'; readonly token: string; readonly generation: number } & Timed)
   | ({ readonly type: 'READ_OK'; readonly requestId: number; readonly record: TokenRecord | undefined } & Timed)
   | ({ readonly type: 'READ_FAILED'; readonly requestId: number; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown } & Timed)
   | ({ readonly type: 'WRITE_APPLIED'; readonly requestId: number; readonly record: TokenRecord } & Timed)

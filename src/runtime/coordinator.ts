@@ -2,7 +2,7 @@ import { initialTransition, transition } from 'xstate';
 import { batonMachine } from '../machine/machine.js';
 import type { BatonMachine } from '../machine/machine.js';
 import { cachedUsable, proactiveDue } from '../machine/predicates.js';
-import type { Effect, EffectParams, Failure, MachineEvent, StoreErrorCode } from '../machine/types.js';
+import type { Effect, EffectParams, Failure, MachineEvent, MachineInput, StoreErrorCode } from '../machine/types.js';
 import type { CoordinatorStats, TokenCoordinator, TokenCoordinatorOptions, WithTokenOptions } from './api.js';
 import {
   AttemptsExhaustedError,
@@ -24,6 +24,9 @@ import type { ResolvedOptions } from './options.js';
 import { WAITERS_MAX, resolveOptions } from './options.js';
 import type { TimerHandle } from './scheduler.js';
 
+/** Random characters per machine start in every lease id. */
+const NONCE_CHARS = 8;
+
 /** Events the runtime may queue while it is already stepping the machine. */
 const EVENT_QUEUE_MAX = 1_000;
 
@@ -33,8 +36,8 @@ interface Grant {
 }
 
 interface Waiter {
-  /** The waiter needs a generation above this (0: any). */
-  readonly rejectedGeneration: number;
+  /** The token this waiter saw rejected; it must get another one. */
+  readonly rejectedToken: string | undefined;
   readonly resolve: (grant: Grant) => void;
   readonly reject: (error: Error) => void;
 }
@@ -107,11 +110,14 @@ class Coordinator implements TokenCoordinator {
     this.#options = options;
     this.#machine = machine;
     this.instanceId = options.instanceId;
-    [this.#snapshot] = initialTransition(machine, {
-      config: options.protocol,
-      instanceId: options.instanceId,
-      nowMs: options.clock.now(),
-    });
+    [this.#snapshot] = initialTransition(machine, this.#machineInput());
+  }
+
+  /** A fresh machine input; a new nonce each time keeps lease ids unique across restarts. */
+  #machineInput(): MachineInput {
+    let nonce = '';
+    for (let i = 0; i < NONCE_CHARS; i += 1) nonce += Math.floor(this.#options.random() * 36).toString(36);
+    return { config: this.#options.protocol, instanceId: this.#options.instanceId, nonce, nowMs: this.#options.clock.now() };
   }
 
   stats(): CoordinatorStats {
@@ -129,11 +135,11 @@ class Coordinator implements TokenCoordinator {
       throw new InvalidOptionsError('deadlineMs', 'withToken option deadlineMs must be a finite epoch-ms number');
     }
     const maxAttempts = this.#options.maxAttempts;
-    let rejectedGeneration = 0;
+    let rejected: Grant | undefined;
     let lastRejection: TokenRejectedError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      const grant = await this.#acquire(rejectedGeneration, deadlineMs, options.signal);
-      invariant(grant.generation > rejectedGeneration, 'a caller never gets back a generation it saw rejected');
+      const grant = await this.#acquire(rejected, deadlineMs, options.signal);
+      invariant(grant.token !== rejected?.token, 'a caller never gets back a token it saw rejected');
       this.#emitTokenEvent('token-used', grant);
       try {
         return await fn(grant.token);
@@ -141,7 +147,7 @@ class Coordinator implements TokenCoordinator {
         if (!(error instanceof TokenRejectedError)) throw error;
         this.#stats.rejections += 1;
         this.#emitTokenEvent('token-rejected', grant);
-        rejectedGeneration = grant.generation;
+        rejected = grant;
         lastRejection = error;
       }
     }
@@ -153,12 +159,12 @@ class Coordinator implements TokenCoordinator {
     );
   }
 
-  /** Gets a token newer than `rejectedGeneration`, from the cache when possible. */
-  #acquire(rejectedGeneration: number, deadlineMs: number, signal: AbortSignal | undefined): Promise<Grant> {
+  /** Gets a token other than the `rejected` one, from the cache when possible. */
+  #acquire(rejected: Grant | undefined, deadlineMs: number, signal: AbortSignal | undefined): Promise<Grant> {
     const nowMs = this.#options.clock.now();
     const context = this.#snapshot.context;
     // Warm path: no machine step, no store call.
-    if (rejectedGeneration === 0 && this.#snapshot.value === 'using' && cachedUsable(context, nowMs) && !proactiveDue(context, nowMs)) {
+    if (rejected === undefined && this.#snapshot.value === 'using' && cachedUsable(context, nowMs) && !proactiveDue(context, nowMs)) {
       this.#stats.cacheHits += 1;
       return Promise.resolve({ token: context.cached.value, generation: context.cached.generation });
     }
@@ -177,7 +183,7 @@ class Coordinator implements TokenCoordinator {
         finish();
       };
       const waiter: Waiter = {
-        rejectedGeneration,
+        rejectedToken: rejected?.token,
         resolve: (grant) => settle(() => resolve(grant)),
         reject: (error) => settle(() => reject(error)),
       };
@@ -185,7 +191,9 @@ class Coordinator implements TokenCoordinator {
       timer = this.#options.scheduler.setTimeout(() => waiter.reject(this.#deadlineError(deadlineMs)), Math.max(0, deadlineMs - nowMs));
       signal?.addEventListener('abort', onAbort, { once: true });
       const readsBefore = this.#stats.storeReads;
-      this.#send(rejectedGeneration === 0 ? { type: 'TOKEN_NEEDED', nowMs } : { type: 'TOKEN_REJECTED', generation: rejectedGeneration, nowMs });
+      this.#send(
+        rejected === undefined ? { type: 'TOKEN_NEEDED', nowMs } : { type: 'TOKEN_REJECTED', token: rejected.token, generation: rejected.generation, nowMs },
+      );
       // Served by the machine from memory (e.g. a proactive refresh started meanwhile): still a cache hit.
       if (!this.#waiters.has(waiter) && this.#stats.storeReads === readsBefore) this.#stats.cacheHits += 1;
     });
@@ -233,7 +241,7 @@ class Coordinator implements TokenCoordinator {
     this.#options.logger.error('baton: protocol invariant broken; resetting this instance', { instanceId: this.instanceId, message });
     const violation = new ProtocolViolationError(message);
     for (const waiter of [...this.#waiters]) waiter.reject(violation);
-    [this.#snapshot] = initialTransition(this.#machine, { config: this.#options.protocol, instanceId: this.instanceId, nowMs: this.#options.clock.now() });
+    [this.#snapshot] = initialTransition(this.#machine, this.#machineInput());
   }
 
   #perform(effect: Effect): void {
@@ -378,16 +386,15 @@ class Coordinator implements TokenCoordinator {
   }
 
   #deliver(params: EffectParams['deliverToken']): void {
-    const previous = this.#lastAdopted;
-    if (previous !== params.generation) {
-      this.#lastAdopted = params.generation;
+    if (this.#lastAdopted !== params.token) {
+      this.#lastAdopted = params.token;
       this.#emitTokenEvent('token-adopted', { token: params.token, generation: params.generation });
     }
     for (const waiter of [...this.#waiters]) {
-      if (params.generation > waiter.rejectedGeneration) waiter.resolve({ token: params.token, generation: params.generation });
+      if (params.token !== waiter.rejectedToken) waiter.resolve({ token: params.token, generation: params.generation });
     }
   }
-  #lastAdopted = 0;
+  #lastAdopted: string | undefined;
 
   #fail(failure: Failure): void {
     const error = errorOf(failure);

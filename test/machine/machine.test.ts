@@ -25,7 +25,7 @@ class Driver {
   effects: Effect[] = [];
   readonly visited = new Set<string>();
   constructor(instanceId = 'a') {
-    [this.snapshot] = initialTransition(batonMachine, { config, instanceId, nowMs: 0 });
+    [this.snapshot] = initialTransition(batonMachine, { config, instanceId, nonce: 'n0', nowMs: 0 });
     this.visited.add(this.state);
   }
   get state(): string {
@@ -90,7 +90,7 @@ describe('the pure protocol machine', () => {
     d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
     d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 4, token: 'T4' }), nowMs: 1 });
     expect(d.state).toBe('using');
-    d.send({ type: 'TOKEN_REJECTED', generation: 4, nowMs: 5_000 });
+    d.send({ type: 'TOKEN_REJECTED', token: 'T4', generation: 4, nowMs: 5_000 });
     d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 4, token: 'T4', revision: 7 }), nowMs: 5_001 });
     expect(d.state).toBe('claiming');
     expect(d.effect('writeRecord').params.request.condition).toEqual({ exists: true, generation: 4, leaseId: null });
@@ -100,7 +100,7 @@ describe('the pure protocol machine', () => {
     const d = new Driver();
     d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
     d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 4, token: 'T4' }), nowMs: 1 });
-    d.send({ type: 'TOKEN_REJECTED', generation: 4, nowMs: 5_000 });
+    d.send({ type: 'TOKEN_REJECTED', token: 'T4', generation: 4, nowMs: 5_000 });
     d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 5, token: 'T5' }), nowMs: 5_001 });
     expect(d.state).toBe('using');
     expect(d.effect('deliverToken').params.token).toBe('T5');
@@ -138,7 +138,7 @@ describe('the pure protocol machine', () => {
     const d = new Driver();
     d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
     d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 1, token: 'T1' }), nowMs: 0 });
-    d.send({ type: 'TOKEN_REJECTED', generation: 1, nowMs: 5_000 });
+    d.send({ type: 'TOKEN_REJECTED', token: 'T1', generation: 1, nowMs: 5_000 });
     d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 1, token: 'T1' }), nowMs: 5_000 });
     const leaseId = d.effect('writeRecord').params.request.set.leaseId!;
     d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 1, token: 'T1', leaseId }), nowMs: 5_001 });
@@ -234,9 +234,9 @@ describe('the pure protocol machine', () => {
     const d = new Driver();
     d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
     d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 3, token: 'T3', tokenIssuedAtMs: 0 }), nowMs: 1 });
-    d.send({ type: 'TOKEN_REJECTED', generation: 3, nowMs: 100 });
+    d.send({ type: 'TOKEN_REJECTED', token: 'T3', generation: 3, nowMs: 100 });
     expect(d.effect('raiseAlarm').params.code).toBe('FRESH_TOKEN_REJECTED');
-    d.send({ type: 'TOKEN_REJECTED', generation: 3, nowMs: 101 });
+    d.send({ type: 'TOKEN_REJECTED', token: 'T3', generation: 3, nowMs: 101 });
     expect(d.effects.map((e) => e.type)).not.toContain('raiseAlarm');
   });
 
@@ -301,7 +301,7 @@ describe('the pure protocol machine', () => {
       (d) => {
         d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
         d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ token: 'T' }), nowMs: 0 });
-        d.send({ type: 'TOKEN_REJECTED', generation: 1, nowMs: 9_000 });
+        d.send({ type: 'TOKEN_REJECTED', token: 'T', generation: 1, nowMs: 9_000 });
         d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ token: 'T' }), nowMs: 9_000 });
         const leaseId = d.effect('writeRecord').params.request.set.leaseId!;
         d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ token: 'T', leaseId }), nowMs: 9_001 });

@@ -35,6 +35,11 @@ export interface InstanceFaults {
   stallIssuerMs?: number;
   /** The instance is dead: its pending work never continues. */
   crashed?: boolean;
+  /**
+   * With `stallIssuerMs`: when (ms after the call) the POST /auth request reaches the server.
+   * Default `authMs / 2`. Lets a stalled request land *after* a successor's refresh.
+   */
+  issuerArrivesAfterMs?: number;
 }
 
 /** N coordinators on virtual time, one memory store, one strict fake chat API. */
@@ -48,6 +53,19 @@ export class World {
   readonly clocks: { now(): number; jump(ms: number): void }[] = [];
   /** Writes whose response is lost (applied, then the caller sees an error). */
   loseWriteResponse: (request: WriteRequest) => boolean = () => false;
+  /**
+   * Writes whose first response is lost and that the SDK then retries as is: the first attempt
+   * is applied, the caller sees the retry's outcome (usually a failed condition).
+   */
+  sdkRetryWrite: (request: WriteRequest) => boolean = () => false;
+  /** Every write request any instance sent to the store (applied or not), in order. */
+  readonly writeLog: { index: number; atMs: number; request: WriteRequest }[] = [];
+  /** Reads that fail without effect (throttled / unreachable store), per instance index. */
+  failRead: (index: number) => boolean = () => false;
+  /** Called with every protocol event, after it is recorded in `events`. */
+  readonly listeners: ((event: BatonEvent) => void)[] = [];
+  /** Everything the coordinators logged (message and details), to check that no secret leaks. */
+  readonly logs: { level: string; message: string; details: unknown[] }[] = [];
   readonly authMs: number;
   readonly ddbMs: number;
 
@@ -79,14 +97,23 @@ export class World {
     const index = this.coordinators.length;
     const faults: InstanceFaults = {};
     const clock = this.time.clock(skewMs);
+    const log =
+      (level: string) =>
+      (message: string, ...details: unknown[]): void => {
+        this.logs.push({ level, message, details });
+      };
     const coordinator = createTokenCoordinator({
-      store: this.guardedStore(faults),
+      store: this.guardedStore(faults, index),
       issueToken: (context) => this.issue(faults, context.signal),
       clock,
       random,
       scheduler: this.guardedScheduler(faults),
       instanceId: `i${index}`,
-      onEvent: (event) => this.events.push(event),
+      onEvent: (event) => {
+        this.events.push(event);
+        for (const listener of this.listeners) listener(event);
+      },
+      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
       ...overrides,
     });
     this.coordinators.push(coordinator);
@@ -96,7 +123,7 @@ export class World {
   }
 
   /** A crashed instance's store calls never answer. */
-  private guardedStore(faults: InstanceFaults): MemoryTokenStore {
+  private guardedStore(faults: InstanceFaults, index: number): MemoryTokenStore {
     const never = new Promise<never>(() => {});
     return new Proxy(this.store, {
       get: (target, property, receiver) => {
@@ -104,6 +131,18 @@ export class World {
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
           if (faults.crashed === true) return never;
+          if (property === 'read' && this.failRead(index)) {
+            return this.time.sleep(this.ddbMs).then(() => Promise.reject(new Error('simulated throttling: the read never reached the store')));
+          }
+          const request = args[0] as WriteRequest;
+          if (property === 'write') this.writeLog.push({ index, atMs: this.time.nowMs, request });
+          if (property === 'write' && this.sdkRetryWrite(request)) {
+            const retried = target.write(request).then(
+              () => target.write(request),
+              () => target.write(request),
+            );
+            return retried.then((r) => (faults.crashed === true ? never : r));
+          }
           const result = (value as (...a: unknown[]) => unknown).apply(target, args);
           return result instanceof Promise ? result.then((r) => (faults.crashed === true ? never : r)) : result;
         };
@@ -121,9 +160,11 @@ export class World {
 
   private async issue(faults: InstanceFaults, signal: AbortSignal): Promise<{ token: string; expiresAtMs?: number }> {
     const stalled = faults.stallIssuerMs;
-    const arriveMs = Math.floor(this.authMs / 2);
+    const arriveMs = stalled === undefined ? Math.floor(this.authMs / 2) : (faults.issuerArrivesAfterMs ?? Math.floor(this.authMs / 2));
     if (stalled === undefined) await this.time.sleep(arriveMs, signal);
     else await this.time.sleep(arriveMs);
+    // A dead process sends nothing more (only instances crashed before their call reaches the server).
+    if (faults.crashed === true) return new Promise(() => {});
     const result = this.api.auth(SECRET);
     if (stalled === undefined) await this.time.sleep(this.authMs - arriveMs, signal);
     else await this.time.sleep(Math.max(0, stalled - arriveMs));

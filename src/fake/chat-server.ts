@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 /**
  * Serves a {@link FakeChatApi} over real HTTP (node:http, no framework) so the chat client, the
  * tests and the demo talk to it exactly as they would to the real API, faults included.
@@ -20,6 +21,9 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvalidOptionsError } from '../runtime/errors.js';
 import { AUTH_MODES, FakeChatApi, MalformedRequest, isAuthMode } from './chat-api.js';
+
+/** Requests that may wait out their latency at once before Node warns about listeners. */
+export const CONCURRENT_WAITS_MAX = 10_000;
 
 /** Default bound on a request body. */
 export const REQUEST_BODY_BYTES_MAX = 64 * 1024;
@@ -170,6 +174,8 @@ export async function startFakeChatServer(options: FakeChatServerOptions): Promi
 
   // Aborted by close(): pending latency ends at once instead of keeping the process alive.
   const closing = new AbortController();
+  // Every request in its latency wait listens on this one signal; a busy demo has hundreds at once.
+  setMaxListeners(CONCURRENT_WAITS_MAX, closing.signal);
   const wait = async (ms: number): Promise<void> => {
     if (ms > 0) await sleep(ms, closing.signal);
   };

@@ -500,9 +500,20 @@ export function errorName(error: unknown): string | undefined {
 }
 
 /** The error's name and HTTP status, without its message (which may quote request data). */
-function errorLabel(error: unknown): string {
+/**
+ * A short label for an SDK or network error: name, code and HTTP status, plus a hint when the
+ * endpoint could not be reached at all. Never includes credentials.
+ *
+ * @example
+ * ```ts
+ * errorLabel(error); // 'Error, ECONNREFUSED (nothing listens at the endpoint: is DynamoDB running there?)'
+ * ```
+ */
+export function errorLabel(error: unknown): string {
   const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
   const name = errorName(error) ?? typeof error;
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return [name, typeof code === 'string' ? code : undefined, typeof status === 'number' ? `HTTP ${status}` : undefined].filter(Boolean).join(', ');
+  const code = (error as { code?: unknown } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  const unreachable = typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(code);
+  const hint = unreachable ? ' (the endpoint could not be reached: is DynamoDB running there, and is the URL right?)' : '';
+  return [name, typeof code === 'string' ? code : undefined, typeof status === 'number' ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') + hint;
 }

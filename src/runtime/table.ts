@@ -7,6 +7,7 @@ import {
   assertClientOption,
   assertPartitionKeyOption,
   assertTableNameOption,
+  errorLabel,
   errorName,
   misconfigurationError,
   resolveClientLocation,
@@ -179,7 +180,7 @@ function tableError(error: unknown, action: DynamoDBAction, context: TableContex
   return (
     misconfigurationError(error, { action, ...context }) ??
     new StoreUnavailableError(
-      `dynamodb:${action} on table ${JSON.stringify(context.tableName)} at ${context.location.text} failed (${errorName(error) ?? 'unknown error'}); try again later`,
+      `dynamodb:${action} on table ${JSON.stringify(context.tableName)} at ${context.location.text} failed (${errorLabel(error)}); try again later`,
       { cause: error },
     )
   );

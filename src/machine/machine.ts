@@ -202,7 +202,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         const record = observedRecord(context);
         const issued = context.issued;
         if (issued === undefined) throw new Error('invariant broken: publishing without an issued token');
-        const remove: RecordField[] = [...LEASE_FIELDS, ...FAILURE_FIELDS];
+        const remove: RecordField[] = [...LEASE_FIELDS, ...FAILURE_FIELDS, 'invalidatedGeneration'];
         if (issued.expiresAtMs === undefined) remove.push('tokenExpiresAtMs');
         const request: WriteRequest = {
           intent: 'publish',

@@ -55,6 +55,7 @@ export function adoptable(record: TokenRecord | undefined, replaceToken: string 
     record !== undefined &&
     record.token !== undefined &&
     record.token !== replaceToken &&
+    record.invalidatedGeneration !== record.generation &&
     notExpired(record.tokenExpiresAtMs, nowMs)
   );
 }

@@ -52,6 +52,11 @@ export interface TokenRecord {
   readonly failureAtMs?: number;
   /** No instance calls the issuer before this time (epoch ms, recorder's clock). */
   readonly backoffUntilMs?: number;
+  /**
+   * An operator marked this generation as rejected (`baton invalidate`): instances reading the
+   * item refresh instead of adopting its token.
+   */
+  readonly invalidatedGeneration?: number;
 }
 
 /** Names of the attributes a write may set or remove (everything but the bookkeeping ones). */
@@ -72,6 +77,7 @@ export const RECORD_FIELDS = [
   'failureCount',
   'failureAtMs',
   'backoffUntilMs',
+  'invalidatedGeneration',
 ] as const satisfies readonly RecordField[];
 
 /** Fields that hold strings; all others hold finite integers. */

@@ -127,6 +127,14 @@ describe('the pure protocol machine', () => {
     expect(d.effects.map((e) => e.type)).toContain('reportTakeover');
   });
 
+  it('an operator-invalidated generation is refreshed, not adopted', () => {
+    const d = new Driver();
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 4, token: 'T4', invalidatedGeneration: 4, revision: 9 }), nowMs: 1 });
+    expect(d.state).toBe('claiming');
+    expect(d.effect('writeRecord').params.request.condition).toEqual({ exists: true, generation: 4, leaseId: null });
+  });
+
   it('takes over at once a lease whose wall-clock expiry plus skew has passed', () => {
     const d = new Driver();
     d.send({ type: 'TOKEN_NEEDED', nowMs: 10_000 });

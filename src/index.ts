@@ -51,7 +51,9 @@ export {
 export { DEFAULT_MAX_ATTEMPTS, DEFAULT_WAIT_MS_MAX } from './runtime/options.js';
 export { RECORD_SCHEMA_VERSION, WRITE_INTENTS } from './machine/record.js';
 export type { TokenRecord, WriteCondition, WriteIntent, WriteOutcome, WriteRequest, RecordField, RecordPatch } from './machine/record.js';
-export { batonMachine, STATES } from './machine/machine.js';
+export { batonMachine, createBatonMachine, STATES } from './machine/machine.js';
+export { PROTOCOL_RULES } from './machine/rules.js';
+export type { ProtocolRules } from './machine/rules.js';
 export type { BatonMachine, StateName } from './machine/machine.js';
 export type { ProtocolConfig } from './machine/config.js';
 export type {

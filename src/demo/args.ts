@@ -82,7 +82,8 @@ Flags:
   --spread-ms MS          time over which webhooks arrive (${range('spread-ms')}, default ${SPREAD_PER_MESSAGE_MS} ms per message, at least ${SPREAD_MIN_MS})
   --help                  this text
 
-Exit code: 0 when every message was delivered and every invariant held, 1 otherwise, 2 for a bad command line.
+Exit code: 0 when every message was delivered and every invariant held, 1 when a message was lost or an
+invariant broke, 2 for a bad command line, 3 when the demo could not set up (e.g. DynamoDB unreachable).
 `;
 
 function range(flag: NumericFlag): string {

@@ -56,6 +56,8 @@ export const EVENT_DRAIN_MS = 300;
 export const WORKER_TAIL_LINES = 10;
 /** Exit code of a run that lost a message or broke an invariant. */
 export const EXIT_FAILED = 1;
+/** Exit code when the demo could not even set up (DynamoDB unreachable, port in use, …). */
+export const EXIT_SETUP_FAILED = 3;
 /** Exit code after Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -301,8 +303,8 @@ async function main(): Promise<void> {
   try {
     process.exitCode = await run(parsed.options);
   } catch (error) {
-    process.stderr.write(`demo failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
-    process.exitCode = EXIT_FAILED;
+    process.stderr.write(`demo could not run: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+    process.exitCode = EXIT_SETUP_FAILED;
   }
 }
 

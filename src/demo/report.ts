@@ -232,7 +232,7 @@ export function checkInvariants(input: ReportInput, bootstrap: ReportWindow, inc
     'fleet-ends-on-accepted-token',
     fingerprintsMatch && input.chatCurrent?.expired === false,
     `item generation ${input.storeItem?.generation ?? 'none'} ${fingerprintsMatch ? 'holds' : 'does NOT hold'} the chat API's current token ` +
-      `(chat generation ${input.chatCurrent?.generation ?? 'none'}${input.chatCurrent?.expired === true ? ', expired' : ''})`,
+      `(the chat API has minted ${input.chatCurrent?.generation ?? 'no'} tokens in all, outside invalidations included${input.chatCurrent?.expired === true ? '; its current one is expired' : ''})`,
   );
 
   // A 401 the server sent to a request its client had already given up on (deadline, abort) is

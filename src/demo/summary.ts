@@ -15,8 +15,8 @@ export function renderSummary(report: DemoReport): string {
   const rows: Array<[string, string]> = [
     ['messages sent / delivered / failed', `${report.messages.sent} / ${report.messages.delivered} / ${report.messages.failed}`],
     ['duplicates (redelivered, recognised)', String(report.messages.duplicates)],
-    ['redeliveries (503 not-sent answers)', `${report.messages.redeliveries} (${report.messages.notSentAnswers})`],
-    ['POST /auth by the fleet (chat API)', `${report.totals.authCalls} (${report.totals.chatApi.authCalls})`],
+    ['redeliveries (of which 503 not-sent answers; the rest 429 pool throttles)', `${report.messages.redeliveries} (${report.messages.notSentAnswers})`],
+    ['POST /auth by the fleet (as counted by the chat API)', `${report.totals.authCalls} (${report.totals.chatApi.authCalls})`],
     ['401 rejections', String(report.totals.rejections)],
     ['DynamoDB reads / writes', `${report.totals.ddbReads} / ${report.totals.ddbWrites} (${report.totals.ddbWritesConditionFailed} condition-failed)`],
     ['takeovers / fenced / alarms', `${report.totals.takeovers} / ${report.totals.fenced} / ${report.totals.alarms}`],

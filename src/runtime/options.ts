@@ -36,6 +36,25 @@ export const WAIT_MS_MAX_LIMIT = 15 * 60_000;
 /** Callers that may wait at once in one instance; more get a clear error instead of piling up. */
 export const WAITERS_MAX = 10_000;
 
+/** Every option `createTokenCoordinator` understands; anything else is a mistake worth reporting. */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'store',
+  'issueToken',
+  'leaseMs',
+  'maxClockSkewMs',
+  'maxAttempts',
+  'refreshMarginMs',
+  'pollMs',
+  'waitMsMax',
+  'freshTokenMs',
+  'clock',
+  'random',
+  'logger',
+  'onEvent',
+  'scheduler',
+  'instanceId',
+] satisfies readonly (keyof TokenCoordinatorOptions)[]);
+
 const SILENT_LOGGER: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** Options after validation and defaults. */
@@ -89,6 +108,11 @@ function randomInstanceId(random: () => number): string {
  */
 export function resolveOptions(options: TokenCoordinatorOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('options', 'createTokenCoordinator needs an options object with at least store and issueToken');
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) {
+      throw new InvalidOptionsError(name, `unknown option ${name}; the options are: ${[...KNOWN_OPTIONS].join(', ')} (a typo such as leasMs would otherwise be ignored)`);
+    }
+  }
   if (!hasMethods(options.store, ['read', 'write', 'describe'])) {
     throw new InvalidOptionsError('store', 'option store is required: pass a DynamoDBTokenStore (or a MemoryTokenStore in tests)');
   }

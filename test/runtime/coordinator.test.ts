@@ -256,6 +256,15 @@ describe('options are validated at construction', () => {
       expect((error as Error).message).toContain(option);
     }
   });
+  it('rejects an unknown option (a typo would otherwise be ignored silently)', () => {
+    try {
+      createTokenCoordinator({ store, issueToken, leasMs: 5_000 } as never);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as InvalidOptionsError).option).toBe('leasMs');
+      expect((error as Error).message).toMatch(/unknown option leasMs.*leaseMs/);
+    }
+  });
   it('requires store and issueToken', () => {
     expect(() => createTokenCoordinator({ issueToken } as never)).toThrow(/store is required/);
     expect(() => createTokenCoordinator({ store } as never)).toThrow(/issueToken is required/);

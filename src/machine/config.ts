@@ -47,6 +47,8 @@ export const ISSUER_ABORT_MARGIN_FRACTION = 0.2;
 export const POLL_JITTER_MIN_FRACTION = 0.75;
 /** Longest poll delay, as a fraction of `pollMs`. */
 export const POLL_JITTER_MAX_FRACTION = 1.25;
+/** Writes with an unknown outcome one episode tolerates before failing its callers. */
+export const AMBIGUOUS_WRITES_MAX = 3;
 /** Decisions an episode needs beyond its polls: claim, refresh, renewals, publish, read-backs. */
 export const ROUNDS_SLACK = 32;
 

@@ -1,5 +1,5 @@
 import { and, assign, enqueueActions, setup } from 'xstate';
-import { backoffMsFor, ISSUER_ABORT_MARGIN_FRACTION, POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION, UNAVAILABLE_BACKOFF_BASE_MS } from './config.js';
+import { AMBIGUOUS_WRITES_MAX, backoffMsFor, ISSUER_ABORT_MARGIN_FRACTION, POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION, UNAVAILABLE_BACKOFF_BASE_MS } from './config.js';
 import { decide } from './decide.js';
 import { cachedUsable, proactiveDue } from './predicates.js';
 import { FAILURE_FIELDS, ISSUER_REFUSED_CODE, ISSUER_UNAVAILABLE_CODE, LEASE_FIELDS } from './record.js';
@@ -47,6 +47,8 @@ function observedRecord(context: MachineContext): TokenRecord {
 const EPISODE_RESET = {
   rounds: 0,
   issuerAttempts: 0,
+  ambiguousWrites: 0,
+  callersGone: false,
   decision: undefined,
   pendingWrite: undefined,
   failure: undefined,
@@ -63,8 +65,13 @@ const EPISODE_RESET = {
  */
 export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
   // The real protocol reads an ambiguous write back; the `no-readback` variant assumes it was lost.
+  // An ambiguous write is read back after a growing pause (a brownout must not become a busy
+  // loop), and a few in a row fail the callers with the store's own reason.
   const onAmbiguousWrite = rules.readBackAmbiguousWrites
-    ? ({ guard: 'isCurrentRequest', target: STATES.reading, actions: ['stamp'] } as const)
+    ? ([
+        { guard: and(['isCurrentRequest', 'ambiguousWritesLeft']), target: STATES.waiting, actions: ['stamp', 'pauseBeforeReadBack'] },
+        { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'ambiguousFailure'] },
+      ] as const)
     : ({ guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'assumeWriteLost', 'decideOnLastRecord'] } as const);
   return setup({
     types: {} as { context: MachineContext; events: MachineEvent; input: MachineInput },
@@ -300,6 +307,29 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         const failure: Failure = { kind: 'store', code: failed.code, message: failed.message, cause: failed.cause };
         return { failure };
       }),
+      pauseBeforeReadBack: assign(({ context }) => {
+        const ambiguousWrites = context.ambiguousWrites + 1;
+        const baseMs = context.config.pollMs * 2 ** (ambiguousWrites - 1);
+        return {
+          ambiguousWrites,
+          rounds: context.rounds + 1,
+          decision: { kind: 'wait', delayMsMin: Math.round(baseMs * POLL_JITTER_MIN_FRACTION), delayMsMax: Math.round(baseMs * POLL_JITTER_MAX_FRACTION) },
+        };
+      }),
+      ambiguousFailure: assign(({ context, event }) => {
+        const detail = (event as Ev<'WRITE_AMBIGUOUS'>).message;
+        const failure: Failure = {
+          kind: 'store',
+          code: 'STORE_UNAVAILABLE',
+          message:
+            `${context.ambiguousWrites + 1} writes in a row to the token item had an unknown outcome (throttling, 5xx or timeouts); ` +
+            `giving up for now${detail === undefined ? '' : `. Last error: ${detail}`}`,
+          cause: undefined,
+        };
+        return { failure };
+      }),
+      callersBack: assign({ callersGone: false }),
+      noteCallersGone: assign({ callersGone: true }),
       retryReadBack: assign(({ context }) => ({
         rounds: context.rounds + 1,
         decision: {
@@ -320,6 +350,10 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       rejectionIsOutdated: ({ context, event }) =>
         event.type === 'TOKEN_REJECTED' && context.cached !== undefined && event.token !== context.cached.value && cachedUsable(context, event.nowMs),
       issuerAttemptsLeft: ({ context }) => context.issuerAttempts < context.config.issuerAttemptsMax,
+      ambiguousWritesLeft: ({ context }) => context.ambiguousWrites + 1 < AMBIGUOUS_WRITES_MAX,
+      holdsNothing: ({ context }) => context.lease === undefined && context.pendingLease === undefined && context.issued === undefined,
+      waitForNobody: ({ context }) =>
+        context.decision?.kind === 'wait' && context.callersGone && context.lease === undefined && context.pendingLease === undefined && context.issued === undefined,
       readingBack: ({ context }) => context.pendingLease !== undefined || context.lease !== undefined || context.issued !== undefined,
       roundsLeft: ({ context }) => context.rounds < context.config.roundsMax,
       decided: ({ context }, params: { kind: Decision['kind'] }) => context.decision?.kind === params.kind,
@@ -343,6 +377,8 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       pendingLease: undefined,
       issued: undefined,
       issuerAttempts: 0,
+      ambiguousWrites: 0,
+      callersGone: false,
       leaseCounter: 0,
       requestId: 0,
       timerId: 0,
@@ -354,8 +390,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
     initial: STATES.idle,
     // While an episode runs, callers either get the still-usable cached token or wait for its end.
     on: {
-      TOKEN_NEEDED: { actions: ['stamp', 'deliverCached'] },
-      TOKEN_REJECTED: { actions: ['stamp', 'reactToRejection', 'noteRejection'] },
+      TOKEN_NEEDED: { actions: ['stamp', 'callersBack', 'deliverCached'] },
+      TOKEN_REJECTED: { actions: ['stamp', 'callersBack', 'reactToRejection', 'noteRejection'] },
+      CALLERS_GONE: { actions: ['stamp', 'noteCallersGone'] },
     },
     states: {
       [STATES.idle]: {
@@ -403,6 +440,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           { guard: { type: 'decided', params: { kind: 'keep' } }, target: STATES.using, actions: ['holdProactive'] },
           { guard: { type: 'decided', params: { kind: 'claim' } }, target: STATES.claiming },
           { guard: { type: 'decided', params: { kind: 'take-over' } }, target: STATES.takingOver },
+          { guard: 'waitForNobody', target: STATES.idle },
           { guard: { type: 'decided', params: { kind: 'wait' } }, target: STATES.waiting },
           { guard: { type: 'decided', params: { kind: 'refresh' } }, target: STATES.refreshing },
           { guard: { type: 'decided', params: { kind: 'publish' } }, target: STATES.publishing },
@@ -420,7 +458,11 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
             },
           },
         ],
-        on: { TIMER: { guard: 'isCurrentTimer', target: STATES.reading, actions: ['stamp'] } },
+        on: {
+          TIMER: { guard: 'isCurrentTimer', target: STATES.reading, actions: ['stamp'] },
+          // Nobody needs a token any more and this instance holds nothing: stop polling.
+          CALLERS_GONE: { guard: 'holdsNothing', target: STATES.idle, actions: ['stamp', 'noteCallersGone'] },
+        },
       },
       [STATES.claiming]: {
         entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],

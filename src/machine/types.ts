@@ -81,6 +81,10 @@ export interface MachineContext {
   /** A token received from the issuer and not yet published. */
   readonly issued: { readonly token: string; readonly expiresAtMs?: number } | undefined;
   readonly issuerAttempts: number;
+  /** Writes with an unknown outcome in this episode (each is read back after a growing pause). */
+  readonly ambiguousWrites: number;
+  /** Every caller gave up (deadline or abort): stop polling unless this instance holds something. */
+  readonly callersGone: boolean;
   readonly leaseCounter: number;
   /** Id of the one store or issuer request in flight; responses with another id are ignored. */
   readonly requestId: number;
@@ -115,12 +119,13 @@ export type MachineEvent =
   | ({ readonly type: 'READ_FAILED'; readonly requestId: number; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown } & Timed)
   | ({ readonly type: 'WRITE_APPLIED'; readonly requestId: number; readonly record: TokenRecord } & Timed)
   | ({ readonly type: 'WRITE_REFUSED'; readonly requestId: number; readonly current: TokenRecord | undefined } & Timed)
-  | ({ readonly type: 'WRITE_AMBIGUOUS'; readonly requestId: number } & Timed)
+  | ({ readonly type: 'WRITE_AMBIGUOUS'; readonly requestId: number; readonly message?: string } & Timed)
   | ({ readonly type: 'WRITE_FAILED'; readonly requestId: number; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown } & Timed)
   | ({ readonly type: 'ISSUED'; readonly requestId: number; readonly token: string; readonly expiresAtMs?: number } & Timed)
   | ({ readonly type: 'ISSUE_REFUSED'; readonly requestId: number; readonly status: number | undefined } & Timed)
   | ({ readonly type: 'ISSUE_UNKNOWN'; readonly requestId: number } & Timed)
-  | ({ readonly type: 'TIMER'; readonly timerId: number } & Timed);
+  | ({ readonly type: 'TIMER'; readonly timerId: number } & Timed)
+  | ({ readonly type: 'CALLERS_GONE' } & Timed);
 
 /** Params of the effects the machine asks the runtime to perform. */
 export interface EffectParams {

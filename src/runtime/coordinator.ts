@@ -175,7 +175,13 @@ class Coordinator implements TokenCoordinator {
     }
     return new Promise<Grant>((resolve, reject) => {
       let timer: TimerHandle | undefined;
-      const onAbort = (): void => settle(() => reject(new TokenUnavailableError('aborted', 'the wait for a token was aborted by the caller')));
+      const onAbort = (): void => giveUp(new TokenUnavailableError('aborted', 'the wait for a token was aborted by the caller'));
+      // A caller leaving without a token: when it was the last, the machine may stop polling.
+      const giveUp = (error: Error): void => {
+        if (!this.#waiters.has(waiter)) return;
+        settle(() => reject(error));
+        if (this.#waiters.size === 0) this.#send({ type: 'CALLERS_GONE', nowMs: this.#now() });
+      };
       const settle = (finish: () => void): void => {
         if (!this.#waiters.delete(waiter)) return;
         if (timer !== undefined) this.#options.scheduler.clearTimeout(timer);
@@ -188,7 +194,7 @@ class Coordinator implements TokenCoordinator {
         reject: (error) => settle(() => reject(error)),
       };
       this.#waiters.add(waiter);
-      timer = this.#options.scheduler.setTimeout(() => waiter.reject(this.#deadlineError(deadlineMs)), Math.max(0, deadlineMs - nowMs));
+      timer = this.#options.scheduler.setTimeout(() => giveUp(this.#deadlineError(deadlineMs)), Math.max(0, deadlineMs - nowMs));
       signal?.addEventListener('abort', onAbort, { once: true });
       const readsBefore = this.#stats.storeReads;
       this.#send(
@@ -317,7 +323,7 @@ class Coordinator implements TokenCoordinator {
         const nowMs = this.#now();
         if (code === 'STORE_UNAVAILABLE') {
           this.#options.logger.warn('baton: store write outcome unknown; reading back', { instanceId: this.instanceId, intent: request.intent, message });
-          this.#send({ type: 'WRITE_AMBIGUOUS', requestId: params.requestId, nowMs });
+          this.#send({ type: 'WRITE_AMBIGUOUS', requestId: params.requestId, message, nowMs });
         } else {
           this.#options.logger.error('baton: store write refused by configuration', { instanceId: this.instanceId, code, message });
           this.#send({ type: 'WRITE_FAILED', requestId: params.requestId, code, message, cause: error, nowMs });

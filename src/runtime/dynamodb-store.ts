@@ -370,7 +370,7 @@ export function misconfigurationError(
   }
   if (name === 'ValidationException') {
     const message = error instanceof Error ? error.message : '';
-    if (/key/i.test(message) && /schema|match/i.test(message)) {
+    if (/key/i.test(message) && /schema|match|not given a value/i.test(message)) {
       return new StoreMisconfiguredError(
         `${table} at ${at} does not have the key schema Baton expects: a string partition key named ${JSON.stringify(context.partitionKey)} and no sort key. ` +
           'Set partitionKey to the name of the table\'s partition-key attribute, or use a table made by createTokenTable().',
@@ -513,7 +513,12 @@ export function errorLabel(error: unknown): string {
   const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
   const name = errorName(error) ?? typeof error;
   const code = (error as { code?: unknown } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  const unreachable = typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(code);
-  const hint = unreachable ? ' (the endpoint could not be reached: is DynamoDB running there, and is the URL right?)' : '';
+  const timedOut = name === 'TimeoutError';
+  const unreachable = !timedOut && typeof code === 'string' && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'].includes(code);
+  const hint = timedOut
+    ? " (no answer within the client's requestTimeout: DynamoDB is slow or throttled, or the timeout is too short)"
+    : unreachable
+      ? ' (the endpoint could not be reached: is DynamoDB running there, and is the URL right?)'
+      : '';
   return [name, typeof code === 'string' ? code : undefined, typeof status === 'number' ? `HTTP ${status}` : undefined].filter(Boolean).join(', ') + hint;
 }

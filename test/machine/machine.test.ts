@@ -165,8 +165,11 @@ describe('the pure protocol machine', () => {
     d.send({ type: 'READ_OK', requestId: d.requestId, record: undefined, nowMs: 0 });
     const leaseId = d.effect('writeRecord').params.request.set.leaseId!;
     d.send({ type: 'WRITE_AMBIGUOUS', requestId: d.requestId, nowMs: 10 });
+    expect(d.state).toBe('waiting'); // a pause first: a brownout must not become a busy loop
+    expect(d.effect('startTimer').params).toMatchObject({ delayMsMin: 38, delayMsMax: 63 });
+    d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: 60 });
     expect(d.state).toBe('reading');
-    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 0, leaseId, leaseExpiresAtMs: 1_000 }), nowMs: 20 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 0, leaseId, leaseExpiresAtMs: 1_000 }), nowMs: 70 });
     expect(d.state).toBe('refreshing');
   });
 
@@ -178,7 +181,8 @@ describe('the pure protocol machine', () => {
     d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, leaseId }), nowMs: 1 });
     d.send({ type: 'ISSUED', requestId: d.requestId, token: 'T1', nowMs: 100 });
     d.send({ type: 'WRITE_AMBIGUOUS', requestId: d.requestId, nowMs: 110 });
-    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 1, token: 'T1' }), nowMs: 120 });
+    d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: 160 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 1, token: 'T1' }), nowMs: 170 });
     expect(d.state).toBe('using');
     expect(d.effect('deliverToken').params.token).toBe('T1');
   });
@@ -235,6 +239,36 @@ describe('the pure protocol machine', () => {
     const stale = d.requestId - 1;
     d.send({ type: 'READ_OK', requestId: stale, record: undefined, nowMs: 1 });
     expect(d.state).toBe('reading');
+    expect(d.effects).toEqual([]);
+  });
+
+  it('ambiguous writes back off (growing pauses) and a few in a row fail the callers with the store reason', () => {
+    const d = new Driver();
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ token: 'T1', invalidatedGeneration: 1 }), nowMs: 0 });
+    const delays: number[] = [];
+    let now = 0;
+    for (let i = 0; i < 5 && d.state === 'claiming'; i += 1) {
+      d.send({ type: 'WRITE_AMBIGUOUS', requestId: d.requestId, message: 'ThrottlingException', nowMs: (now += 1) });
+      if ((d.state as string) !== 'waiting') break;
+      delays.push(d.effect('startTimer').params.delayMsMax);
+      d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: (now += 200) });
+      d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ token: 'T1', invalidatedGeneration: 1 }), nowMs: (now += 1) });
+    }
+    expect(delays).toEqual([63, 125]);
+    expect(d.state).toBe('idle');
+    const failure = d.effect('failWaiters').params.failure;
+    expect(failure).toMatchObject({ kind: 'store', code: 'STORE_UNAVAILABLE' });
+    expect(failure.message).toMatch(/3 writes in a row .*unknown outcome.*ThrottlingException/);
+  });
+
+  it('stops polling when every caller has given up and it holds nothing', () => {
+    const d = new Driver();
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ leaseId: 'b#1', leaseExpiresAtMs: 1_000_000 }), nowMs: 0 });
+    expect(d.state).toBe('waiting');
+    d.send({ type: 'CALLERS_GONE', nowMs: 10 });
+    expect(d.state).toBe('idle');
     expect(d.effects).toEqual([]);
   });
 

@@ -781,9 +781,18 @@ describe('S7 — a write applied whose response was lost', () => {
     // go stale: 1 POST /auth, no take-over, every caller delivered.
     const world = new World({ instances: 3, authMs: 300, ddbMs: 10 });
     let lost = 0;
-    world.loseWriteResponse = (request) => request.intent === 'claim' && lost++ === 0;
+    let armed = false;
+    world.loseWriteResponse = (request) => {
+      if (request.intent !== 'claim' || lost++ !== 0) return false;
+      armed = true;
+      return true;
+    };
     let failed = 0;
-    world.failRead = (index) => index === 0 && lost === 1 && failed++ === 0;
+    world.failRead = (index) => {
+      if (index !== 0 || !armed || failed > 0) return false;
+      failed += 1;
+      return true;
+    };
     const t0 = world.time.nowMs;
     const calls = range(3).map((i) => call(world, i, `m-${i}`));
     await settleCalls(world, calls);

@@ -11,7 +11,7 @@ import type { Logger } from '../runtime/api.js';
 import { isParentMessage } from './ipc.js';
 import type { HandlerResult, ParentMessage, WorkerMessage } from './ipc.js';
 import { createRng } from './rng.js';
-import { WORKER_ENV } from './worker-env.js';
+import { WORKER_ENV, parseClockSkewMs } from './worker-env.js';
 
 /** Sends to the parent; drops the message if the channel is gone (the parent exited). */
 function send(message: WorkerMessage): void {
@@ -32,7 +32,10 @@ function init(): BotHandler | undefined {
   const seed = Number(process.env[WORKER_ENV.seed] ?? '0');
   const rng = createRng(Number.isSafeInteger(seed) ? seed : 0).fork(`coordinator:${lane}`);
   try {
+    // A skewed clock (tests only) goes to the handler and its coordinator; unset, the system clock.
+    const clockSkewMs = parseClockSkewMs(process.env[WORKER_ENV.clockSkewMs]);
     const handler = createHandler(loadBotConfig(process.env), {
+      ...(clockSkewMs === 0 ? {} : { clock: { now: () => Date.now() + clockSkewMs } }),
       logger: quietLogger,
       onEvent: (event) => send({ type: 'event', event }),
       coordinatorOptions: { instanceId: lane, random: () => rng.next() },

@@ -124,7 +124,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
             params: {
               code: 'FRESH_TOKEN_REJECTED',
               message:
-                `a token published ${ageMs} ms ago (generation ${generation}) was rejected; another client may be using ` +
+                `a token published ${Math.max(0, ageMs)} ms ago (generation ${generation}, by this instance's clock) was rejected; another client may be using ` +
                 'the same credentials. One refresh follows; callers stay bounded by maxAttempts.',
             },
           });

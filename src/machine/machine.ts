@@ -102,7 +102,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         replaceToken: context.cached?.value,
       })),
       noteRejection: assign(({ context, event }) => {
-        const { token } = event as Ev<'TOKEN_REJECTED'>;
+        const { token } = event as Ev<'TOKEN_REJECTED' | 'TOKEN_DISCARDED'>;
         // A rejection of a token we no longer hold says nothing about the one we hold.
         if (context.cached !== undefined && token !== context.cached.value) return {};
         return { rejectedToken: token, replaceToken: token, proactive: false };
@@ -350,6 +350,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       rejectionIsOutdated: ({ context, event }) =>
         event.type === 'TOKEN_REJECTED' && context.cached !== undefined && event.token !== context.cached.value && cachedUsable(context, event.nowMs),
       issuerAttemptsLeft: ({ context }) => context.issuerAttempts < context.config.issuerAttemptsMax,
+      discardsCached: ({ context, event }) => event.type === 'TOKEN_DISCARDED' && event.token === context.cached?.value,
       ambiguousWritesLeft: ({ context }) => context.ambiguousWrites + 1 < AMBIGUOUS_WRITES_MAX,
       holdsNothing: ({ context }) => context.lease === undefined && context.pendingLease === undefined && context.issued === undefined,
       waitForNobody: ({ context }) =>
@@ -393,6 +394,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       TOKEN_NEEDED: { actions: ['stamp', 'callersBack', 'deliverCached'] },
       TOKEN_REJECTED: { actions: ['stamp', 'callersBack', 'reactToRejection', 'noteRejection'] },
       CALLERS_GONE: { actions: ['stamp', 'noteCallersGone'] },
+      TOKEN_DISCARDED: { actions: ['stamp', 'noteRejection'] },
     },
     states: {
       [STATES.idle]: {
@@ -419,6 +421,10 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           TOKEN_REJECTED: [
             { guard: 'rejectionIsOutdated', actions: ['stamp', 'reactToRejection'] },
             { target: STATES.reading, actions: ['stamp', 'reactToRejection', 'noteRejection', 'startEpisode'] },
+          ],
+          TOKEN_DISCARDED: [
+            { guard: 'discardsCached', target: STATES.idle, actions: ['stamp', 'noteRejection'] },
+            { actions: ['stamp'] },
           ],
         },
       },

@@ -115,6 +115,8 @@ export interface Timed {
 export type MachineEvent =
   | ({ readonly type: 'TOKEN_NEEDED' } & Timed)
   | ({ readonly type: 'TOKEN_REJECTED'; readonly token: string; readonly generation: number } & Timed)
+  /** A caller out of attempts saw this token rejected: remember it, but start no refresh until someone needs a token. */
+  | ({ readonly type: 'TOKEN_DISCARDED'; readonly token: string; readonly generation: number } & Timed)
   | ({ readonly type: 'READ_OK'; readonly requestId: number; readonly record: TokenRecord | undefined } & Timed)
   | ({ readonly type: 'READ_FAILED'; readonly requestId: number; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown } & Timed)
   | ({ readonly type: 'WRITE_APPLIED'; readonly requestId: number; readonly record: TokenRecord } & Timed)

@@ -151,6 +151,9 @@ class Coordinator implements TokenCoordinator {
         lastRejection = error;
       }
     }
+    // Out of attempts: still tell the machine, so the next caller starts a refresh instead of
+    // being handed the rejected token again (no refresh starts while nobody waits).
+    if (rejected !== undefined) this.#send({ type: 'TOKEN_DISCARDED', token: rejected.token, generation: rejected.generation, nowMs: this.#now() });
     throw new AttemptsExhaustedError(
       maxAttempts,
       `the API rejected ${maxAttempts} token(s) in a row (maxAttempts=${maxAttempts}); refreshing did not help — ` +

@@ -106,6 +106,20 @@ describe('coordinator on a memory store, in virtual time', () => {
     expect(world.authCalls()).toBe(2);
   });
 
+  it('a caller out of attempts still marks its token rejected: the next call refreshes instead of reusing it (found by the property suite)', async () => {
+    const world = new World({ instances: 1, coordinator: { maxAttempts: 1 } });
+    await world.time.settle(world.send(0, 'warm'));
+    world.time.nowMs += 10_000;
+    world.api.invalidate();
+    const first = await world.time.settle(world.send(0, 'rejected-once'));
+    expect(!first.ok && first.error).toBeInstanceOf(AttemptsExhaustedError);
+    expect(world.coordinators[0]!.state()).toBe('idle');
+    expect(world.authCalls()).toBe(1); // no refresh while nobody waits
+    const second = await world.time.settle(world.send(0, 'next'));
+    expect(second.ok).toBe(true);
+    expect(world.authCalls()).toBe(2);
+  });
+
   it('a waiting caller never outlives its deadline: TokenUnavailableError(deadline)', async () => {
     const world = new World({ instances: 2, authMs: 5_000 });
     const holder = world.send(0, 'holder');

@@ -89,7 +89,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
 
       stamp: assign({ nowMs: ({ event }) => event.nowMs }),
       nextRequest: assign({ requestId: ({ context }) => context.requestId + 1 }),
-      endEpisode: assign({ ...EPISODE_RESET, proactive: false, pendingLease: undefined, observed: undefined }),
+      // A pending lease survives the episode: if a write we could not confirm took it, the next
+      // episode's first decision recognises it instead of waiting on our own lease.
+      endEpisode: assign({ ...EPISODE_RESET, proactive: false, observed: undefined }),
       startEpisode: assign(({ context }) => ({
         ...EPISODE_RESET,
         proactive: false,

@@ -63,6 +63,34 @@ export class VirtualTime {
     return this.#timers.size;
   }
 
+  /** When the earliest pending timer is due, or `undefined` when none is pending. */
+  get nextTimerAtMs(): number | undefined {
+    let atMs: number | undefined;
+    for (const timer of this.#timers.values()) if (atMs === undefined || timer.atMs < atMs) atMs = timer.atMs;
+    return atMs;
+  }
+
+  /**
+   * Moves the clock to the earliest pending timer (if it is due by `untilMs`) and fires, in
+   * creation order, every timer due at that instant; timers they create run in a later call.
+   * Returns how many fired. Used by drivers that interleave timers with another scheduler
+   * (the fast-check simulation fires one instant, then lets scheduled promises run).
+   */
+  fireNextInstant(untilMs = Number.POSITIVE_INFINITY): number {
+    const atMs = this.nextTimerAtMs;
+    if (atMs === undefined || atMs > untilMs) return 0;
+    const due = [...this.#timers.values()].filter((timer) => timer.atMs === atMs).sort((a, b) => a.seq - b.seq);
+    this.nowMs = Math.max(this.nowMs, atMs);
+    let fired = 0;
+    for (const timer of due) {
+      // An earlier callback of this instant may have cleared it.
+      if (!this.#timers.delete(timer.seq)) continue;
+      fired += 1;
+      timer.callback();
+    }
+    return fired;
+  }
+
   /** Runs timers in order until `done()` holds, nothing is pending, or `untilMs` is reached. */
   async run(options: { untilMs?: number; done?: () => boolean } = {}): Promise<void> {
     const untilMs = options.untilMs ?? Number.POSITIVE_INFINITY;

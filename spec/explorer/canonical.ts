@@ -6,7 +6,10 @@
  *   or against thresholds shorter than a jump, so only the order of the epochs present matters
  *   (the current epoch is rank 0, older ones −1, −2, …);
  * - request and timer ids are written as "current" or "stale" relative to the machine's counters;
- * - context fields that only feed reports (failure messages, the decision's details) are left out;
+ * - what only feeds reports and alarms is left out: failure messages, the decision's details,
+ *   publish and lease-acquisition times, `alarmedToken`, the lease holder's name as observed,
+ *   and the machine's `nowMs` (every transition stamps the event's time before anything reads it;
+ *   `proactiveHoldUntilMs` only matters for tokens with an expiry, which the model's issuer never gives);
  * - with symmetry on, instances are renamed so that the smallest string over the renamings that
  *   sort instances by their anonymous key wins (instances are interchangeable: ids are only
  *   compared for equality).
@@ -18,7 +21,7 @@ import type { TokenRecord, WriteRequest } from '../../src/machine/record.js';
 import type { MachineContext } from '../../src/machine/types.js';
 import { JUMP_MS, START_MS } from './options.js';
 import { INSTANCE_IDS, leaseOwner } from './world.js';
-import type { Instance, InFlight, Orphan, World, WriterView } from './world.js';
+import type { Instance, InFlight, Orphan, Snapshot, World, WriterView } from './world.js';
 
 /** Epoch → rank while a key is built (the current epoch is 0, each older epoch present one less). */
 let rank: ReadonlyMap<number, number> = new Map();
@@ -51,9 +54,9 @@ function leaseKey(leaseId: string | undefined): string {
 function recordKey(record: TokenRecord | undefined): string {
   if (record === undefined) return '∅';
   return (
-    `{${record.revision},${record.generation},${record.token ?? '-'},${t(record.tokenIssuedAtMs)},${t(record.tokenExpiresAtMs)},` +
-    `${leaseKey(record.leaseId)},${id(record.leaseHolder)},${t(record.leaseAcquiredAtMs)},${t(record.leaseExpiresAtMs)},` +
-    `${record.failureCode ?? '-'},${record.failureStatus ?? '-'},${record.failureCount ?? '-'},${t(record.failureAtMs)},${t(record.backoffUntilMs)}}`
+    `{${record.revision},${record.generation},${record.token ?? '-'},${t(record.tokenExpiresAtMs)},` +
+    `${leaseKey(record.leaseId)},${id(record.leaseHolder)},${t(record.leaseExpiresAtMs)},` +
+    `${record.failureCode ?? '-'},${record.failureStatus ?? '-'},${record.failureCount ?? '-'},${t(record.backoffUntilMs)},${record.invalidatedGeneration ?? '-'}}`
   );
 }
 
@@ -62,9 +65,9 @@ function requestKey(request: WriteRequest): string {
   const s = request.set;
   return (
     `${request.intent}[${c.exists ? 'E' : 'N'},${c.generation ?? '-'},${c.leaseId === null ? 'null' : leaseKey(c.leaseId)},${c.revision ?? '-'}]` +
-    `(${s.generation ?? '-'},${s.token ?? '-'},${t(s.tokenIssuedAtMs)},${t(s.tokenExpiresAtMs)},${leaseKey(s.leaseId)},` +
-    `${id(s.leaseHolder)},${t(s.leaseAcquiredAtMs)},${t(s.leaseExpiresAtMs)},${s.failureCode ?? '-'},` +
-    `${s.failureStatus ?? '-'},${s.failureCount ?? '-'},${t(s.failureAtMs)},${t(s.backoffUntilMs)})-${request.remove.length}`
+    `(${s.generation ?? '-'},${s.token ?? '-'},${t(s.tokenExpiresAtMs)},${leaseKey(s.leaseId)},` +
+    `${id(s.leaseHolder)},${t(s.leaseExpiresAtMs)},${s.failureCode ?? '-'},` +
+    `${s.failureStatus ?? '-'},${s.failureCount ?? '-'},${t(s.backoffUntilMs)},${s.invalidatedGeneration ?? '-'})-${request.remove.length}`
   );
 }
 
@@ -73,15 +76,14 @@ function writerKey(writer: WriterView): string {
 }
 
 function contextKey(c: MachineContext): string {
-  const cached = c.cached === undefined ? '-' : `${c.cached.value}/${c.cached.generation}/${t(c.cached.issuedAtMs)}/${t(c.cached.expiresAtMs)}`;
-  const observed =
-    c.observed === undefined ? '-' : `${leaseKey(c.observed.leaseId)}/${c.observed.revision}/${t(c.observed.sinceMs)}/${id(c.observed.holder)}`;
+  const cached = c.cached === undefined ? '-' : `${c.cached.value}/${c.cached.generation}/${t(c.cached.expiresAtMs)}`;
+  const observed = c.observed === undefined ? '-' : `${leaseKey(c.observed.leaseId)}/${c.observed.revision}/${t(c.observed.sinceMs)}`;
   const lease = c.lease === undefined ? '-' : `${leaseKey(c.lease.id)}/${t(c.lease.startedAtMs)}/${t(c.lease.expiresAtMs)}`;
   const pending = c.pendingLease === undefined ? '-' : `${leaseKey(c.pendingLease.id)}/${t(c.pendingLease.startedAtMs)}/${t(c.pendingLease.expiresAtMs)}`;
   const issued = c.issued === undefined ? '-' : `${c.issued.token}/${t(c.issued.expiresAtMs)}`;
   return (
-    `${t(c.nowMs)}|${cached}|${c.rejectedToken ?? '-'}|${c.replaceToken ?? '-'}|${c.proactive ? 'P' : ''}|${t(c.proactiveHoldUntilMs)}|${c.rounds}|` +
-    `${recordKey(c.record)}|${observed}|${lease}|${pending}|${issued}|${c.issuerAttempts}|${c.leaseCounter}|${c.alarmedToken ?? '-'}|` +
+    `${cached}|${c.rejectedToken ?? '-'}|${c.replaceToken ?? '-'}|${c.proactive ? 'P' : ''}|${c.rounds}|` +
+    `${recordKey(c.record)}|${observed}|${lease}|${pending}|${issued}|${c.issuerAttempts}|${c.ambiguousWrites}|${c.callersGone ? 'G' : ''}|${c.leaseCounter}|` +
     `${c.decision?.kind ?? '-'}|${c.pendingWrite?.intent ?? '-'}|${c.failure?.kind ?? '-'}`
   );
 }
@@ -102,23 +104,41 @@ function orphanKey(o: Orphan): string {
   return o.kind === 'issuer' ? 'oI' : `oW${requestKey(o.request)}${writerKey(o.writer)}`;
 }
 
-function instanceKey(instance: Instance): string {
+/** Machine snapshots are shared by many instances (the stepper memoizes): their keys are cached per signature. */
+const snapshotKeys = new Map<Snapshot, Map<string, string>>();
+
+function snapshotKey(snapshot: Snapshot, signature: string): string {
+  let bySignature = snapshotKeys.get(snapshot);
+  if (bySignature === undefined) {
+    if (snapshotKeys.size >= CACHED_INSTANCES_MAX) snapshotKeys.clear();
+    bySignature = new Map();
+    snapshotKeys.set(snapshot, bySignature);
+  }
+  let key = bySignature.get(signature);
+  if (key === undefined) {
+    key = `${String(snapshot.value)}<${contextKey(snapshot.context)}>`;
+    bySignature.set(signature, key);
+  }
+  return key;
+}
+
+function instanceKey(instance: Instance, signature: string): string {
   if (instance.crashed) return 'X';
   const c = instance.snapshot.context;
   const timer = instance.timer;
-  const timerKey = timer === undefined ? '-' : `${timer.timerId === c.timerId ? 'cur' : 'old'}${t(START_MS + timer.armedEpoch * JUMP_MS)}/${timer.armedRejected ?? '-'}`;
+  const timerKey = timer === undefined ? '-' : `${timer.timerId === c.timerId ? 'cur' : 'old'}${t(START_MS + timer.armedEpoch * JUMP_MS)}/${timer.armedRejected ?? '-'}/${timer.armedItemRevision}`;
   const caller = instance.caller;
   const callerKey =
     caller === undefined ? '-' : caller.phase === 'waiting' ? `w${caller.attempt}/${caller.rejectedToken ?? '-'}` : `h${caller.attempt}/${caller.token}/${caller.generation}`;
   const inFlight = instance.inFlight.map((f) => inFlightKey(f, c.requestId)).join(';');
-  return `${String(instance.snapshot.value)}<${contextKey(c)}>[${inFlight}]T${timerKey}C${instance.callsStarted}${callerKey}`;
+  return `${snapshotKey(instance.snapshot, signature)}[${inFlight}]T${timerKey}C${instance.callsStarted}${callerKey}`;
 }
 
 /** Every time value an instance holds. */
 function instanceTimes(instance: Instance): number[] {
   if (instance.crashed) return [];
   const c = instance.snapshot.context;
-  const times: (number | undefined)[] = [c.nowMs, c.cached?.issuedAtMs, c.cached?.expiresAtMs, c.proactiveHoldUntilMs, c.observed?.sinceMs, c.issued?.expiresAtMs];
+  const times: (number | undefined)[] = [c.cached?.expiresAtMs, c.observed?.sinceMs, c.issued?.expiresAtMs];
   for (const lease of [c.lease, c.pendingLease]) if (lease !== undefined) times.push(lease.startedAtMs, lease.expiresAtMs);
   const records: (TokenRecord | undefined)[] = [c.record];
   const requests: WriteRequest[] = [];
@@ -133,8 +153,8 @@ function instanceTimes(instance: Instance): number[] {
   return times.filter((time): time is number => time !== undefined && time !== 0);
 }
 
-function pushRecordTimes(times: (number | undefined)[], r: Partial<Pick<TokenRecord, 'tokenIssuedAtMs' | 'tokenExpiresAtMs' | 'leaseAcquiredAtMs' | 'leaseExpiresAtMs' | 'failureAtMs' | 'backoffUntilMs'>>): void {
-  times.push(r.tokenIssuedAtMs, r.tokenExpiresAtMs, r.leaseAcquiredAtMs, r.leaseExpiresAtMs, r.failureAtMs, r.backoffUntilMs);
+function pushRecordTimes(times: (number | undefined)[], r: Partial<Pick<TokenRecord, 'tokenExpiresAtMs' | 'leaseExpiresAtMs' | 'backoffUntilMs'>>): void {
+  times.push(r.tokenExpiresAtMs, r.leaseExpiresAtMs, r.backoffUntilMs);
 }
 
 /** An instance's key and its hash. */
@@ -171,7 +191,7 @@ function cachedKey(instance: Instance, signature: string): Keyed {
   const cache = cacheOf(instance);
   let keyed = cache.keys.get(signature);
   if (keyed === undefined) {
-    const key = instanceKey(instance);
+    const key = instanceKey(instance, signature);
     keyed = { key, hash: hash53(key) };
     cache.keys.set(signature, keyed);
   }

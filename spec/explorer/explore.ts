@@ -29,6 +29,8 @@ export interface ExploreReport {
   readonly maxDepth: number;
   readonly settledStates: number;
   readonly seconds: number;
+  /** CPU time of this process (user + system) during the search: comparable when the machine is busy. */
+  readonly cpuSeconds: number;
   readonly statesPerSecond: number;
   /** False when the state limit stopped the search (nothing is proven then). */
   readonly complete: boolean;
@@ -72,6 +74,7 @@ export function explore(partial: Partial<ExplorerConstraints> = {}, progress?: P
   const model = modelFor(options);
   const canon = { symmetry: options.symmetry, trackPrevious: model.trackPrevious };
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const roots = initialWorlds(options, model.stepper.machine);
   const graph = new StateGraph();
   const ids = new Map<number, number>();
@@ -171,6 +174,7 @@ export function explore(partial: Partial<ExplorerConstraints> = {}, progress?: P
   let settledStates = 0;
   for (let i = 0; i < graph.size; i += 1) if ((graph.flags.get(i) & 1) === 1) settledStates += 1;
   const seconds = (performance.now() - started) / 1_000;
+  const cpu = process.cpuUsage(cpuStarted);
   return {
     options,
     states: graph.size,
@@ -178,6 +182,7 @@ export function explore(partial: Partial<ExplorerConstraints> = {}, progress?: P
     maxDepth,
     settledStates,
     seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     statesPerSecond: Math.round(graph.size / Math.max(seconds, 1e-9)),
     complete,
     machineTransitions: model.stepper.transitions,

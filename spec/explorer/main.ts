@@ -115,7 +115,7 @@ function describeRun(options: ExplorerConstraints): string {
 function summary(report: ExploreReport): string {
   return (
     `states ${report.states.toLocaleString('en-US')}, transitions ${report.transitions.toLocaleString('en-US')}, max depth ${report.maxDepth}, ` +
-    `settled states ${report.settledStates.toLocaleString('en-US')}, ${report.seconds.toFixed(1)} s, ${report.statesPerSecond.toLocaleString('en-US')} states/s ` +
+    `settled states ${report.settledStates.toLocaleString('en-US')}, ${report.seconds.toFixed(1)} s (cpu ${report.cpuSeconds.toFixed(1)} s), ${report.statesPerSecond.toLocaleString('en-US')} states/s ` +
     `(machine steps computed ${report.machineTransitions.toLocaleString('en-US')}, memo hits ${report.memoHits.toLocaleString('en-US')})`
   );
 }

@@ -115,7 +115,12 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
         break;
       case 'startTimer':
         // The coordinator replaces any armed poll timer.
-        next.timer = { timerId: effect.params.timerId, armedEpoch: world.epoch, armedRejected: context.rejectedToken } satisfies Timer;
+        next.timer = {
+          timerId: effect.params.timerId,
+          armedEpoch: world.epoch,
+          armedRejected: context.rejectedToken,
+          armedItemRevision: world.item?.revision ?? 0,
+        } satisfies Timer;
         break;
       case 'deliverToken': {
         const caller = next.caller;
@@ -146,7 +151,15 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
   return { ...withInstance(world, index, next), tally, economySlack };
 }
 
-/** Whether an armed poll timer may fire: a poll can only learn something if the item, the time or the instance changed. */
+/**
+ * Whether an armed poll timer may fire. A poll decides on (context, item, time); while an
+ * instance waits its context does not change, so a poll can only learn something when the
+ * time jumped, the item changed since the timer was armed, or the instance's last view of the
+ * item was already not the item then (a pause before reading back an ambiguous write, a stale
+ * eventual read). Real polls are at least 75 ms apart and `roundsMax` covers two leases of
+ * polling, so spending rounds on polls that cannot learn anything is a schedule the real
+ * system cannot produce.
+ */
 function timerEnabled(world: World, instance: Instance): boolean {
   const timer = instance.timer;
   if (timer === undefined) return false;
@@ -154,7 +167,8 @@ function timerEnabled(world: World, instance: Instance): boolean {
   return (
     timer.timerId !== context.timerId ||
     timer.armedEpoch < world.epoch ||
-    (world.item?.revision ?? 0) !== (context.record?.revision ?? 0) ||
+    (world.item?.revision ?? 0) !== timer.armedItemRevision ||
+    (context.record?.revision ?? 0) !== timer.armedItemRevision ||
     context.rejectedToken !== timer.armedRejected
   );
 }
@@ -272,23 +286,34 @@ function answers(model: Model, world: World, i: number, k: number): Outcome[] {
 function useGranted(model: Model, start: World, i: number, violations: Violation[]): { world: World; notes: string[] } {
   const notes: string[] = [];
   let world = start;
-  for (;;) {
-    const instance = world.instances[i];
-    const caller = instance?.caller;
-    if (instance === undefined || instance.crashed || caller?.phase !== 'holding') return { world, notes };
-    if (caller.token === tokenName(world.validToken)) {
-      notes.push(`uses ${caller.token} → 200 (call done)`);
-      return { world: withTally(withInstance(world, i, { ...instance, caller: undefined }), { callsOk: world.tally.callsOk + 1 }), notes };
-    }
-    if (caller.attempt >= model.options.maxAttempts) {
-      notes.push(`uses ${caller.token} → 401, attempts exhausted (call fails)`);
-      return { world: withTally(withInstance(world, i, { ...instance, caller: undefined }), { callsFailed: world.tally.callsFailed + 1 }), notes };
-    }
-    notes.push(`uses ${caller.token} → 401 → TOKEN_REJECTED`);
-    const waiting: Caller = { phase: 'waiting', attempt: caller.attempt + 1, rejectedToken: caller.token };
-    const event: MachineEvent = { type: 'TOKEN_REJECTED', token: caller.token, generation: caller.generation, nowMs: nowOf(world) };
-    world = send(model, withInstance(world, i, { ...instance, caller: waiting }), i, event, violations);
+  for (let used = useOnce(model, world, i, violations); used !== undefined; used = useOnce(model, world, i, violations)) {
+    notes.push(used.note);
+    world = used.world;
   }
+  return { world, notes };
+}
+
+/**
+ * The caller of instance `i`, holding a token, uses it once, as `withToken` does: 200 ends the
+ * call; 401 sends `TOKEN_REJECTED` and waits again, or — out of attempts — fails the call and
+ * sends `TOKEN_DISCARDED`. Undefined when the caller holds no token.
+ */
+function useOnce(model: Model, world: World, i: number, violations: Violation[]): { world: World; note: string } | undefined {
+  const instance = world.instances[i];
+  const caller = instance?.caller;
+  if (instance === undefined || instance.crashed || caller?.phase !== 'holding') return undefined;
+  const nowMs = nowOf(world);
+  if (caller.token === tokenName(world.validToken)) {
+    return { world: withTally(withInstance(world, i, { ...instance, caller: undefined }), { callsOk: world.tally.callsOk + 1 }), note: `uses ${caller.token} → 200 (call done)` };
+  }
+  if (caller.attempt >= model.options.maxAttempts) {
+    const failed = withTally(withInstance(world, i, { ...instance, caller: undefined }), { callsFailed: world.tally.callsFailed + 1 });
+    const event: MachineEvent = { type: 'TOKEN_DISCARDED', token: caller.token, generation: caller.generation, nowMs };
+    return { world: send(model, failed, i, event, violations), note: `uses ${caller.token} → 401, attempts exhausted (call fails) → TOKEN_DISCARDED` };
+  }
+  const waiting: Caller = { phase: 'waiting', attempt: caller.attempt + 1, rejectedToken: caller.token };
+  const event: MachineEvent = { type: 'TOKEN_REJECTED', token: caller.token, generation: caller.generation, nowMs };
+  return { world: send(model, withInstance(world, i, { ...instance, caller: waiting }), i, event, violations), note: `uses ${caller.token} → 401 → TOKEN_REJECTED` };
 }
 
 /** Applies a write arriving at the item; returns the new world, the outcome and any violation. */
@@ -358,21 +383,10 @@ export function successors(model: Model, world: World): Successor[] {
     }
 
     // The caller uses its token; the chat API accepts only the last token minted.
-    const caller = instance.caller;
-    if (caller?.phase === 'holding' && options.useSeparately) {
-      if (caller.token === tokenName(world.validToken)) {
-        const next = withTally(withInstance(world, i, { ...instance, caller: undefined }), { callsOk: world.tally.callsOk + 1 });
-        push(next, [], i, () => `${who}: uses ${caller.token} → 200 (call done)`);
-      } else if (caller.attempt >= options.maxAttempts) {
-        const next = withTally(withInstance(world, i, { ...instance, caller: undefined }), { callsFailed: world.tally.callsFailed + 1 });
-        push(next, [], i, () => `${who}: uses ${caller.token} → 401, attempts exhausted (call fails)`);
-      } else {
-        const violations: Violation[] = [];
-        const waiting: Caller = { phase: 'waiting', attempt: caller.attempt + 1, rejectedToken: caller.token };
-        const event: MachineEvent = { type: 'TOKEN_REJECTED', token: caller.token, generation: caller.generation, nowMs };
-        const next = send(model, withInstance(world, i, { ...instance, caller: waiting }), i, event, violations);
-        push(next, violations, i, () => `${who}: uses ${caller.token} → 401 → TOKEN_REJECTED ${caller.token}`);
-      }
+    if (options.useSeparately) {
+      const violations: Violation[] = [];
+      const used = useOnce(model, world, i, violations);
+      if (used !== undefined) push(used.world, violations, i, () => `${who}: ${used.note}`);
     }
 
     // Requests in flight: arrival, then answer (for store requests one step unless splitStore).

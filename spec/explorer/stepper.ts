@@ -64,6 +64,7 @@ export class MachineStepper {
   }
 
   readonly #recordIds = new Map<TokenRecord, number>();
+  readonly #recordOf = new Map<string, number>();
   #nextRecordId = 0;
 
   /** Records are shared between worlds: number them by identity, then by content. */
@@ -71,11 +72,12 @@ export class MachineStepper {
     if (record === undefined) return '-';
     let id = this.#recordIds.get(record);
     if (id === undefined) {
-      id = this.#idOf.get(JSON.stringify(record));
+      const content = JSON.stringify(record);
+      id = this.#recordOf.get(content);
       if (id === undefined) {
         id = this.#nextRecordId;
         this.#nextRecordId += 1;
-        this.#idOf.set(JSON.stringify(record), id);
+        this.#recordOf.set(content, id);
       }
       this.#recordIds.set(record, id);
     }
@@ -119,6 +121,7 @@ export class MachineStepper {
       this.#idOf.clear();
       this.#ids.clear();
       this.#recordIds.clear();
+      this.#recordOf.clear();
     }
     this.#memo.set(key, outcome);
     return outcome;

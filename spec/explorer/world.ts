@@ -52,6 +52,8 @@ export interface Timer {
   readonly armedEpoch: number;
   /** The instance's `rejectedToken` when it was armed. */
   readonly armedRejected: string | undefined;
+  /** The item's revision when it was armed. */
+  readonly armedItemRevision: number;
 }
 
 /** The one `withToken` call an instance is running. */

@@ -394,16 +394,19 @@ export class SimWorld {
     this.#initialRecord = this.store.snapshot();
     for (let slot = 0; slot < plan.instances; slot += 1) this.#addInstance(slot, plan.offsetsMs[slot] ?? 0);
     this.#line('world', '-', `start: ${plan.instances} instances, ${plan.initiallyStored ? 'token stored' : 'empty table'}`);
+    // Planned traffic and faults belong to the fault phase: anything planned after its end is dropped.
     const at = (offsetMs: number, what: () => void): void => {
-      this.time.scheduler.setTimeout(what, offsetMs);
+      this.time.scheduler.setTimeout(() => {
+        if (this.#faultsActive) what();
+      }, offsetMs);
     };
     for (const send of plan.sends) at(send.atMs, () => this.sendFromSlot(send.slot, 'fault'));
     const { faults } = plan;
     for (const event of faults.outside) at(event.atMs, () => (event.kind === 'invalidate' ? this.invalidate() : this.expire()));
-    for (const change of faults.issuerModes) at(change.atMs, () => this.#faultsActive && this.setIssuerMode(change.mode));
-    for (const crash of faults.crashes) at(crash.atMs, () => this.#faultsActive && this.crashSlot(crash.slot, 'planned crash'));
-    for (const freeze of faults.freezes) at(freeze.atMs, () => this.#faultsActive && this.freezeSlot(freeze.slot, freeze.forMs));
-    for (const jump of faults.jumps) at(jump.atMs, () => this.#faultsActive && this.jumpSlot(jump.slot, jump.toOffsetMs));
+    for (const change of faults.issuerModes) at(change.atMs, () => this.setIssuerMode(change.mode));
+    for (const crash of faults.crashes) at(crash.atMs, () => this.crashSlot(crash.slot, 'planned crash'));
+    for (const freeze of faults.freezes) at(freeze.atMs, () => this.freezeSlot(freeze.slot, freeze.forMs));
+    for (const jump of faults.jumps) at(jump.atMs, () => this.jumpSlot(jump.slot, jump.toOffsetMs));
     for (const slot of faults.crashAfterIssue) {
       const instance = this.#bySlot[slot];
       if (instance !== undefined) instance.crashAfterIssueArmed = true;
@@ -995,7 +998,9 @@ export class SimWorld {
   /** The whole run of a {@link SimPlan}: start, fault phase, settle. */
   async run(): Promise<SimHistory> {
     this.start();
-    await this.drive({ untilMs: this.t0Ms + this.plan.faultPhaseMs });
+    const faultPhaseEndMs = this.t0Ms + this.plan.faultPhaseMs;
+    await this.drive({ untilMs: faultPhaseEndMs });
+    this.time.nowMs = Math.max(this.time.nowMs, faultPhaseEndMs);
     await this.settle();
     return this.history();
   }

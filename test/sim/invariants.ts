@@ -263,7 +263,8 @@ export function settleBoundMs(history: SimHistory): number {
  * phase sends rounds of one message per live instance until a *stable* round: every message goes
  * through at its first attempt with the token the chat API accepts, no `POST /auth` happens, and the
  * store holds exactly that token with no lease. Within tolerance the fleet is stable by the second
- * round and its last settling activity ends within {@link settleBoundMs} of the settle start; beyond
+ * round (third with `maxAttempts = 1`) and the rounds before spend at most {@link settleBoundMs}
+ * converging; beyond
  * tolerance it must still become stable within the rounds allowed. Every live instance ends in
  * `using` or `idle`.
  */
@@ -295,17 +296,21 @@ export function checkI6(history: SimHistory): Violation[] {
     // A round may end before the refresh it triggered; with maxAttempts = 1 a dead cached token and a dead stored token cost one round each.
     const roundsMax = history.timing.maxAttempts >= 2 ? 2 : 3;
     if (stable.round > roundsMax) found.push(v('I6', 'behavioral', stable.startMs, `the fleet needed ${stable.round} settle rounds to converge (expected at most ${roundsMax})`));
-    // The last settling activity before the stable round: calls of earlier rounds, writes, POST /auth answers.
-    let convergedAtMs = startMs;
-    const earlier = new Set(rounds.filter((round) => round.round < stable.round).flatMap((round) => round.callIds));
-    for (const call of history.calls) if (earlier.has(call.id) && call.settledAtMs !== undefined) convergedAtMs = Math.max(convergedAtMs, call.settledAtMs);
-    for (const write of history.writes) {
-      const atMs = write.arrivedAtMs;
-      if (write.fate === 'applied' && atMs !== undefined && atMs >= startMs && atMs < stable.startMs) convergedAtMs = Math.max(convergedAtMs, atMs);
+    // Time spent converging: in each round before the stable one, from its start to its last activity
+    // (a call returning, a write landing, a POST /auth answer). Rounds are demand-driven, so the idle
+    // time the harness lets pass between them does not count.
+    let convergingMs = 0;
+    for (const round of rounds.filter((candidate) => candidate.round < stable.round)) {
+      let lastMs = round.startMs;
+      const within = (atMs: number | undefined): boolean => atMs !== undefined && atMs >= round.startMs && atMs <= round.endMs;
+      for (const call of history.calls) if (round.callIds.includes(call.id) && call.settledAtMs !== undefined) lastMs = Math.max(lastMs, call.settledAtMs);
+      for (const write of history.writes) if (write.fate === 'applied' && within(write.arrivedAtMs)) lastMs = Math.max(lastMs, write.arrivedAtMs ?? lastMs);
+      for (const call of history.issuerCalls) if (within(call.deliveredAtMs)) lastMs = Math.max(lastMs, call.deliveredAtMs ?? lastMs);
+      convergingMs += lastMs - round.startMs;
     }
     const boundMs = settleBoundMs(history);
-    if (convergedAtMs - startMs > boundMs) {
-      found.push(v('I6', 'behavioral', convergedAtMs, `the fleet took ${convergedAtMs - startMs} ms to converge after incidents stopped (bound ${boundMs} ms)`));
+    if (convergingMs > boundMs) {
+      found.push(v('I6', 'behavioral', stable.startMs, `the fleet spent ${convergingMs} ms converging after incidents stopped (bound ${boundMs} ms)`));
     }
   }
   for (const [instance, state] of history.finalStates) {

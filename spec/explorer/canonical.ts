@@ -40,6 +40,10 @@ function t(timeMs: number | undefined): string {
   return `@${rank.get(epoch) ?? 'x'}+${timeMs - START_MS - epoch * JUMP_MS}`;
 }
 
+function rv(revision: number | undefined): string {
+  return revision === undefined ? '-' : String(revision);
+}
+
 function id(instanceId: string | undefined): string {
   return instanceId === undefined ? '-' : (rename.get(instanceId) ?? instanceId);
 }
@@ -54,7 +58,7 @@ function leaseKey(leaseId: string | undefined): string {
 function recordKey(record: TokenRecord | undefined): string {
   if (record === undefined) return '∅';
   return (
-    `{${record.revision},${record.generation},${record.token ?? '-'},${t(record.tokenExpiresAtMs)},` +
+    `{${rv(record.revision)},${record.generation},${record.token ?? '-'},${t(record.tokenExpiresAtMs)},` +
     `${leaseKey(record.leaseId)},${id(record.leaseHolder)},${t(record.leaseExpiresAtMs)},` +
     `${record.failureCode ?? '-'},${record.failureStatus ?? '-'},${record.failureCount ?? '-'},${t(record.backoffUntilMs)},${record.invalidatedGeneration ?? '-'}}`
   );
@@ -64,7 +68,7 @@ function requestKey(request: WriteRequest): string {
   const c = request.condition;
   const s = request.set;
   return (
-    `${request.intent}[${c.exists ? 'E' : 'N'},${c.generation ?? '-'},${c.leaseId === null ? 'null' : leaseKey(c.leaseId)},${c.revision ?? '-'}]` +
+    `${request.intent}[${c.exists ? 'E' : 'N'},${c.generation ?? '-'},${c.leaseId === null ? 'null' : leaseKey(c.leaseId)},${rv(c.revision)}]` +
     `(${s.generation ?? '-'},${s.token ?? '-'},${t(s.tokenExpiresAtMs)},${leaseKey(s.leaseId)},` +
     `${id(s.leaseHolder)},${t(s.leaseExpiresAtMs)},${s.failureCode ?? '-'},` +
     `${s.failureStatus ?? '-'},${s.failureCount ?? '-'},${t(s.backoffUntilMs)},${s.invalidatedGeneration ?? '-'})-${request.remove.length}`
@@ -77,7 +81,7 @@ function writerKey(writer: WriterView): string {
 
 function contextKey(c: MachineContext): string {
   const cached = c.cached === undefined ? '-' : `${c.cached.value}/${c.cached.generation}/${t(c.cached.expiresAtMs)}`;
-  const observed = c.observed === undefined ? '-' : `${leaseKey(c.observed.leaseId)}/${c.observed.revision}/${t(c.observed.sinceMs)}`;
+  const observed = c.observed === undefined ? '-' : `${leaseKey(c.observed.leaseId)}/${rv(c.observed.revision)}/${t(c.observed.sinceMs)}`;
   const lease = c.lease === undefined ? '-' : `${leaseKey(c.lease.id)}/${t(c.lease.startedAtMs)}/${t(c.lease.expiresAtMs)}`;
   const pending = c.pendingLease === undefined ? '-' : `${leaseKey(c.pendingLease.id)}/${t(c.pendingLease.startedAtMs)}/${t(c.pendingLease.expiresAtMs)}`;
   const issued = c.issued === undefined ? '-' : `${c.issued.token}/${t(c.issued.expiresAtMs)}`;
@@ -104,20 +108,49 @@ function orphanKey(o: Orphan): string {
   return o.kind === 'issuer' ? 'oI' : `oW${requestKey(o.request)}${writerKey(o.writer)}`;
 }
 
+/**
+ * Values cached per (signature, object). Few signatures occur, so one map per signature keeps
+ * the number of maps small; everything is dropped when the cache grows too big (weak maps with
+ * millions of entries make garbage collection dominate the run).
+ */
+class IdentityCache<K extends object, V> {
+  readonly #bySignature = new Map<string, Map<K, V>>();
+  #size = 0;
+
+  clear(): void {
+    this.#bySignature.clear();
+    this.#size = 0;
+  }
+
+  get(signature: string, object: K): V | undefined {
+    return this.#bySignature.get(signature)?.get(object);
+  }
+
+  set(signature: string, object: K, value: V): void {
+    if (this.#size >= CACHED_ENTRIES_MAX) {
+      this.#bySignature.clear();
+      this.#size = 0;
+    }
+    let map = this.#bySignature.get(signature);
+    if (map === undefined) {
+      map = new Map();
+      this.#bySignature.set(signature, map);
+    }
+    map.set(object, value);
+    this.#size += 1;
+  }
+}
+
+const CACHED_ENTRIES_MAX = 400_000;
+
 /** Machine snapshots are shared by many instances (the stepper memoizes): their keys are cached per signature. */
-const snapshotKeys = new Map<Snapshot, Map<string, string>>();
+const snapshotKeys = new IdentityCache<Snapshot, string>();
 
 function snapshotKey(snapshot: Snapshot, signature: string): string {
-  let bySignature = snapshotKeys.get(snapshot);
-  if (bySignature === undefined) {
-    if (snapshotKeys.size >= CACHED_INSTANCES_MAX) snapshotKeys.clear();
-    bySignature = new Map();
-    snapshotKeys.set(snapshot, bySignature);
-  }
-  let key = bySignature.get(signature);
+  let key = snapshotKeys.get(signature, snapshot);
   if (key === undefined) {
     key = `${String(snapshot.value)}<${contextKey(snapshot.context)}>`;
-    bySignature.set(signature, key);
+    snapshotKeys.set(signature, snapshot, key);
   }
   return key;
 }
@@ -126,7 +159,7 @@ function instanceKey(instance: Instance, signature: string): string {
   if (instance.crashed) return 'X';
   const c = instance.snapshot.context;
   const timer = instance.timer;
-  const timerKey = timer === undefined ? '-' : `${timer.timerId === c.timerId ? 'cur' : 'old'}${t(START_MS + timer.armedEpoch * JUMP_MS)}/${timer.armedRejected ?? '-'}/${timer.armedItemRevision}`;
+  const timerKey = timer === undefined ? '-' : `${timer.timerId === c.timerId ? 'cur' : 'old'}${t(START_MS + timer.armedEpoch * JUMP_MS)}/${timer.armedRejected ?? '-'}/${rv(timer.armedItemRevision)}`;
   const caller = instance.caller;
   const callerKey =
     caller === undefined ? '-' : caller.phase === 'waiting' ? `w${caller.attempt}/${caller.rejectedToken ?? '-'}` : `h${caller.attempt}/${caller.token}/${caller.generation}`;
@@ -165,9 +198,10 @@ interface Keyed {
 
 interface InstanceCache {
   readonly epochs: readonly number[];
-  /** Keys by `<rank signature>|<rename signature>`. */
-  readonly keys: Map<string, Keyed>;
 }
+
+/** Instance keys by `<rank signature>|<rename signature>`. */
+const instanceKeys = new IdentityCache<Instance, Keyed>();
 
 /**
  * Caches per instance object. A plain map, cleared when it grows too big: weak maps with
@@ -180,7 +214,7 @@ function cacheOf(instance: Instance): InstanceCache {
   let cache = caches.get(instance);
   if (cache === undefined) {
     if (caches.size >= CACHED_INSTANCES_MAX) caches.clear();
-    cache = { epochs: [...new Set(instanceTimes(instance).map(epochOfTime))], keys: new Map() };
+    cache = { epochs: [...new Set(instanceTimes(instance).map(epochOfTime))] };
     caches.set(instance, cache);
   }
   return cache;
@@ -188,12 +222,27 @@ function cacheOf(instance: Instance): InstanceCache {
 
 /** The key of `instance` under the current `rank` and `rename`, cached under their signatures. */
 function cachedKey(instance: Instance, signature: string): Keyed {
-  const cache = cacheOf(instance);
-  let keyed = cache.keys.get(signature);
+
+  let keyed = instanceKeys.get(signature, instance);
   if (keyed === undefined) {
     const key = instanceKey(instance, signature);
     keyed = { key, hash: hash53(key) };
-    cache.keys.set(signature, keyed);
+    instanceKeys.set(signature, instance, keyed);
+  }
+  return keyed;
+}
+
+/** Items are shared by many worlds: their keys are cached per signature too. */
+const recordKeys = new IdentityCache<TokenRecord, Keyed>();
+const NO_RECORD: Keyed = { key: '∅', hash: hash53('∅') };
+
+function cachedRecordKey(record: TokenRecord | undefined, signature: string): Keyed {
+  if (record === undefined) return NO_RECORD;
+  let keyed = recordKeys.get(signature, record);
+  if (keyed === undefined) {
+    const key = recordKey(record);
+    keyed = { key, hash: hash53(key) };
+    recordKeys.set(signature, record, keyed);
   }
   return keyed;
 }
@@ -277,20 +326,23 @@ function canonicalRendering(world: World, options: { readonly symmetry: boolean;
   for (const orphan of world.orphans) if (orphan.kind === 'write') pushRecordTimes(headerTimes, orphan.request.set);
   for (const time of headerTimes) if (time !== undefined && time !== 0) epochs.add(epochOfTime(time));
   const sortedEpochs = [...epochs].sort((x, y) => y - x);
-  const rankSignature = sortedEpochs.map((epoch) => epoch - world.epoch).join(',');
-  rank = rankFor(sortedEpochs, `${world.epoch}:${rankSignature}`);
+  // Keys cached per instance depend on the absolute epochs present (their ranks), not only on their shape.
+  const rankSignature = sortedEpochs.join(',');
+  rank = rankFor(sortedEpochs, rankSignature);
 
   const render = (order: readonly number[]): Rendering => {
     const orderKey = order.join('');
     rename = renameFor(instances, order, orderKey);
     const signature = `${rankSignature}|${orderKey}`;
     const b = world.budget;
-    const orphans = world.orphans.map(orphanKey).sort().join(';');
-    const header =
-      `${recordKey(world.item)}${options.trackPrevious ? recordKey(world.previous) : ''}|v${world.validToken}m${world.minted}s${world.economySlack}` +
-      `|b${b.invalidations}${b.crashes}${b.lostResponses}${b.unknownOutcomes}${b.freezes}${b.faults}${b.probes}|o${orphans}`;
-    const hashes = [hash53(header)];
-    const texts = [header];
+    const orphans = world.orphans.length === 0 ? '' : world.orphans.map(orphanKey).sort().join(';');
+    const item = cachedRecordKey(world.item, signature);
+    const previous = options.trackPrevious ? cachedRecordKey(world.previous, signature) : undefined;
+    const rest =
+      `|v${world.validToken}m${world.minted}s${world.economySlack}` +
+      `|b${b.invalidations}${b.crashes}${b.lostResponses}${b.unknownOutcomes}${b.orphanedIssues}${b.freezes}${b.refusals}${b.faults}${b.probes}|o${orphans}`;
+    const hashes = [hash53(`${item.hash},${previous?.hash ?? ''}${rest}`)];
+    const texts = [`${item.key}${previous?.key ?? ''}${rest}`];
     for (const index of order) {
       const instance = instances[index];
       if (instance === undefined) continue;
@@ -325,6 +377,16 @@ function canonicalRendering(world: World, options: { readonly symmetry: boolean;
     if (best === undefined || compare(rendering, best) < 0) best = rendering;
   }
   return best ?? render(sorted);
+}
+
+/** Forgets every cached key (for tests: a key must not depend on what was cached before). */
+export function clearCanonicalCaches(): void {
+  snapshotKeys.clear();
+  instanceKeys.clear();
+  recordKeys.clear();
+  caches.clear();
+  rankMaps.clear();
+  renameMaps.clear();
 }
 
 /**

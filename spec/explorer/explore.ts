@@ -8,8 +8,8 @@ import { createBatonMachine } from '../../src/machine/machine.js';
 import { rulesFor } from '../mutants.js';
 import { canonicalHash } from './canonical.js';
 import { StateGraph } from './graph.js';
-import { checkState, settled } from './invariants.js';
-import type { InvariantId, Violation } from './invariants.js';
+import { checkState, settled, violation } from './invariants.js';
+import type { CheckId, InvariantId, Violation } from './invariants.js';
 import { livenessViolations } from './liveness.js';
 import { DEFAULT_EXPLORER } from './options.js';
 import type { ExplorerConstraints } from './options.js';
@@ -79,14 +79,14 @@ export function explore(partial: Partial<ExplorerConstraints> = {}, progress?: P
   const graph = new StateGraph();
   const ids = new Map<number, number>();
   const worlds: (World | undefined)[] = [];
-  const found = new Map<InvariantId, { message: string; parent: number; via: number }>();
+  const found = new Map<CheckId, { invariant: InvariantId; message: string; parent: number; via: number }>();
   let transitions = 0;
   let maxDepth = 0;
   let complete = true;
   let lastProgress = started;
 
   const note = (violations: readonly Violation[], parent: number, via: number): void => {
-    for (const v of violations) if (!found.has(v.invariant)) found.set(v.invariant, { message: v.message, parent, via });
+    for (const v of violations) if (!found.has(v.check)) found.set(v.check, { invariant: v.invariant, message: v.message, parent, via });
   };
 
   roots.forEach((world, r) => {
@@ -141,8 +141,8 @@ export function explore(partial: Partial<ExplorerConstraints> = {}, progress?: P
       note(
         [
           waiter === undefined
-            ? { invariant: 'I6', message: 'deadlock: nothing can happen any more, and the fleet is not settled' }
-            : { invariant: 'I5', message: `deadlock: ${waiter.id} waits and nothing can happen any more` },
+            ? violation('deadlock', 'deadlock: nothing can happen any more, and the fleet is not settled')
+            : violation('deadlock', `deadlock: ${waiter.id} waits and nothing can happen any more`, 'I5'),
         ],
         at,
         -1,
@@ -159,12 +159,12 @@ export function explore(partial: Partial<ExplorerConstraints> = {}, progress?: P
   graph.finishRows();
 
   const violations: Counterexample[] = [];
-  for (const [invariant, { message, parent, via }] of found) {
+  for (const [check, { invariant, message, parent, via }] of found) {
     const { root, steps } = stepsTo(graph, parent);
     const rootWorld = roots[root];
     if (rootWorld === undefined) throw new Error('explorer bug: unknown root');
     const path = via < 0 ? steps : [...steps, via];
-    violations.push({ invariant, message, start: rootWorld.start, trace: replay(model, rootWorld, path).lines, stuck: [] });
+    violations.push({ check, invariant, message, start: rootWorld.start, trace: replay(model, rootWorld, path).lines, stuck: [] });
   }
   // Liveness needs the whole graph: only on a complete search that found nothing else (or when asked for everything).
   if (complete && (violations.length === 0 || options.allViolations)) {

@@ -46,14 +46,14 @@ function stuckWalk(graph: StateGraph, id: number): number[] {
   return steps;
 }
 
-function counterexample(model: Model, graph: StateGraph, roots: readonly World[], id: number, invariant: 'I5' | 'I6', message: string): Counterexample {
+function counterexample(model: Model, graph: StateGraph, roots: readonly World[], id: number, check: 'waits-forever' | 'never-settles', message: string): Counterexample {
   const { root, steps } = stepsTo(graph, id);
   const rootWorld = roots[root];
   if (rootWorld === undefined) throw new Error('explorer bug: unknown root');
   const reached = replay(model, rootWorld, steps);
   const walk = stuckWalk(graph, id);
   const stuck: TraceStep[] = replay(model, reached.world, walk, steps.length).lines;
-  return { invariant, message, start: rootWorld.start, trace: reached.lines, stuck };
+  return { check, invariant: check === 'waits-forever' ? 'I5' : 'I6', message, start: rootWorld.start, trace: reached.lines, stuck };
 }
 
 /** I5 and I6 counterexamples (at most one each), shortest first. */
@@ -66,12 +66,12 @@ export function livenessViolations(model: Model, graph: StateGraph, roots: reado
     const bad = firstBad(graph, canLeave);
     if (bad >= 0) {
       const who = instances[i]?.id ?? String(i);
-      out.push(counterexample(model, graph, roots, bad, 'I5', `instance ${who} is waiting and can never leave \`waiting\` from here`));
+      out.push(counterexample(model, graph, roots, bad, 'waits-forever', `instance ${who} is waiting and can never leave \`waiting\` from here`));
       break;
     }
   }
   const canSettle = graph.canReach((id) => (graph.flags.get(id) & 1) === 1);
   const bad = firstBad(graph, canSettle);
-  if (bad >= 0) out.push(counterexample(model, graph, roots, bad, 'I6', 'no settled state is reachable from here (the store and the live instances never converge on the accepted token)'));
+  if (bad >= 0) out.push(counterexample(model, graph, roots, bad, 'never-settles', 'no settled state is reachable from here (the store and the live instances never converge on the accepted token)'));
   return out;
 }

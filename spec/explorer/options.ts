@@ -65,8 +65,10 @@ export interface ExplorerConstraints {
   readonly freezes: number;
   /**
    * The protocol's `roundsMax` (decisions per episode). Polls fire only when something changed,
-   * so a legitimate episode of the model needs few rounds; small values keep runs short.
-   * @defaultValue 6
+   * so an episode of the model needs few rounds: with 8 no episode of the default space reaches
+   * the limit, as production's (hundreds of rounds) is meant never to bind. Lower values explore
+   * episodes that give up (see the round-limit finding in the explorer's README).
+   * @defaultValue 8
    */
   readonly roundsMax: number;
   /**
@@ -78,22 +80,30 @@ export interface ExplorerConstraints {
   readonly issuerAttemptsMax: number;
   /**
    * Extra calls allowed once every instance made its `calls` and the fleet is quiet but not settled
-   * (traffic goes on in production: the next caller meets the 401 or the empty item).
-   * @defaultValue 2
+   * (traffic goes on in production: the next caller meets the 401 or the empty item). Each fault
+   * can waste one (the extra caller crashes, meets a back-off), hence one more than faults allow.
+   * @defaultValue 3
    */
   readonly probes: number;
   /**
-   * Faults of any kind (crash, lost write answer, unknown outcome, freeze) in one run, on top of
-   * the per-kind budgets. Outside invalidations are incidents, not counted here.
+   * Fault budget of one run, on top of the per-kind budgets: a crash, a lost write answer, an
+   * unknown `POST /auth` outcome (after landing) and a refusal cost 1, a freeze 2, an orphaned
+   * `POST /auth` 3 (see `FAULT_COST` in `step.ts`). Outside invalidations are incidents, not faults.
    * @defaultValue 2
    */
   readonly maxFaults: number;
   /**
-   * An unknown `POST /auth` outcome may also be answered before the request landed, leaving it
-   * in flight as an orphan that may still land at any later moment (or never).
-   * @defaultValue true
+   * `POST /auth` refusals of the credentials (401 from the issuer: a rotated secret) per run.
+   * @defaultValue 0
    */
-  readonly unknownBeforeLanding: boolean;
+  readonly refusals: number;
+  /**
+   * `POST /auth` calls whose caller gives up before the request lands (answered
+   * `ISSUE_UNKNOWN`): the request stays in flight as an orphan that may land at any later moment
+   * (or never). Costs 3 from {@link ExplorerConstraints.maxFaults}.
+   * @defaultValue 1
+   */
+  readonly orphanedIssues: number;
   /**
    * Items the run starts from (each is a root of the one state graph).
    * @defaultValue ['published', 'empty']
@@ -142,11 +152,12 @@ export const DEFAULT_EXPLORER: ExplorerConstraints = Object.freeze({
   lostResponses: 1,
   unknownOutcomes: 1,
   freezes: 1,
+  refusals: 0,
   maxFaults: 2,
-  probes: 2,
-  roundsMax: 6,
+  probes: 3,
+  roundsMax: 8,
   issuerAttemptsMax: 1,
-  unknownBeforeLanding: true,
+  orphanedIssues: 1,
   starts: ['published', 'empty'] as const,
   allViolations: false,
   splitStore: false,
@@ -208,6 +219,8 @@ export function optionsProblem(options: ExplorerConstraints): string | undefined
     integer('lost-responses', options.lostResponses, 0, 2) ??
     integer('unknown-outcomes', options.unknownOutcomes, 0, 2) ??
     integer('freezes', options.freezes, 0, 2) ??
+    integer('refusals', options.refusals, 0, 2) ??
+    integer('orphaned-issues', options.orphanedIssues, 0, 2) ??
     integer('max-faults', options.maxFaults, 0, 8) ??
     integer('probes', options.probes, 0, 4) ??
     integer('rounds-max', options.roundsMax, 2, 32) ??

@@ -17,11 +17,11 @@ import { applyWrite, conditionHolds } from '../../src/machine/record.js';
 import type { TokenRecord } from '../../src/machine/record.js';
 import { backoffActive, cachedUsable, proactiveDue } from '../../src/machine/predicates.js';
 import type { MachineEvent } from '../../src/machine/types.js';
-import { checkAppliedWrite, checkWriteShape, quiet, settled } from './invariants.js';
+import { checkAppliedWrite, checkWriteShape, quiet, settled, violation } from './invariants.js';
 import type { Violation } from './invariants.js';
 import type { ExplorerConstraints } from './options.js';
 import type { MachineStepper } from './stepper.js';
-import { epochOf, nowOf, stateOf, tokenName, withInstance } from './world.js';
+import { epochOf, nowOf, stateOf, timerEnabled, tokenName, withInstance } from './world.js';
 import type { Budget, Caller, InFlight, Instance, Orphan, Tally, Timer, World, WriterView } from './world.js';
 
 /** Everything a step needs besides the world. */
@@ -52,14 +52,14 @@ export function itemSummary(record: TokenRecord | undefined): string {
   return `r${record.revision} g${record.generation} ${record.token ?? '-'}${lease}`;
 }
 
-export type FaultKind = 'crashes' | 'lostResponses' | 'unknownOutcomes' | 'freezes';
+export type FaultKind = 'crashes' | 'lostResponses' | 'unknownOutcomes' | 'orphanedIssues' | 'freezes' | 'refusals';
 
 /**
- * What a fault costs from the run's fault budget. Unknown outcomes and freezes leave a second
- * actor in flight (an orphaned `POST /auth`, a stale holder) that may act at any later moment,
- * so they multiply the interleavings most.
+ * What a fault costs from the run's fault budget. A freeze and an orphaned `POST /auth` leave a
+ * second actor in flight (a stale holder, a request that may land at any later moment), so they
+ * multiply the interleavings most.
  */
-export const FAULT_COST: Readonly<Record<FaultKind, number>> = { crashes: 1, lostResponses: 1, unknownOutcomes: 2, freezes: 2 };
+export const FAULT_COST: Readonly<Record<FaultKind, number>> = { crashes: 1, lostResponses: 1, unknownOutcomes: 1, orphanedIssues: 3, freezes: 2, refusals: 1 };
 
 function canFault(budget: Budget, kind: FaultKind): boolean {
   return budget[kind] > 0 && budget.faults >= FAULT_COST[kind];
@@ -82,7 +82,7 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
   if (instance === undefined) throw new Error(`no instance ${index}`);
   const outcome = model.stepper.step(instance.snapshot, event);
   if (!outcome.ok) {
-    violations.push({ invariant: 'I0', message: `${instance.id} threw on ${event.type} in ${stateOf(instance)}: ${outcome.error}` });
+    violations.push(violation('machine-assertion', `${instance.id} threw on ${event.type} in ${stateOf(instance)}: ${outcome.error}`));
     return world;
   }
   const context = outcome.snapshot.context;
@@ -152,28 +152,6 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
 }
 
 /**
- * Whether an armed poll timer may fire. A poll decides on (context, item, time); while an
- * instance waits its context does not change, so a poll can only learn something when the
- * time jumped, the item changed since the timer was armed, or the instance's last view of the
- * item was already not the item then (a pause before reading back an ambiguous write, a stale
- * eventual read). Real polls are at least 75 ms apart and `roundsMax` covers two leases of
- * polling, so spending rounds on polls that cannot learn anything is a schedule the real
- * system cannot produce.
- */
-function timerEnabled(world: World, instance: Instance): boolean {
-  const timer = instance.timer;
-  if (timer === undefined) return false;
-  const context = instance.snapshot.context;
-  return (
-    timer.timerId !== context.timerId ||
-    timer.armedEpoch < world.epoch ||
-    (world.item?.revision ?? 0) !== timer.armedItemRevision ||
-    (context.record?.revision ?? 0) !== timer.armedItemRevision ||
-    context.rejectedToken !== timer.armedRejected
-  );
-}
-
-/**
  * Whether time may jump: only when something waits for time — a follower whose poll could learn
  * nothing new (only staleness can free it), or a running back-off. A jump at any other moment
  * would only multiply interleavings: the same jump taken when a follower is blocked gives every
@@ -192,7 +170,9 @@ function timeMayJump(world: World): boolean {
 function frozenBy(world: World): string[] {
   return world.instances
     .filter((instance) => {
-      if (instance.crashed) return false;
+      // Only instances at work: an idle instance may still remember a pending lease (the machine keeps it
+      // across episodes to recognise it later), but nobody works under it.
+      if (instance.crashed || !busy(instance)) return false;
       const c = instance.snapshot.context;
       return [c.lease, c.pendingLease].some((lease) => lease !== undefined && epochOf(lease.startedAtMs) === world.epoch);
     })
@@ -417,13 +397,20 @@ export function successors(model: Model, world: World): Successor[] {
           { authCalls: world.tally.authCalls + 1 },
         );
         push(next, [], i, () => `${who}: POST /auth arrives${late ? ' after its lease was taken over' : ''} → ${token} minted, earlier tokens invalid`);
-        if (canFault(world.budget, 'unknownOutcomes') && options.unknownBeforeLanding) {
+        if (canFault(world.budget, 'refusals')) {
+          // The issuer refuses the credentials (rotated secret): no token is minted, the answer is a 401.
+          const base: World = { ...withInstance(world, i, { ...instance, inFlight: removeAt(instance.inFlight, k) }), budget: spend(world.budget, 'refusals') };
+          const violations: Violation[] = [];
+          const refused = send(model, withTally(base, { authCalls: world.tally.authCalls + 1 }), i, { type: 'ISSUE_REFUSED', requestId: f.requestId, status: 401, nowMs }, violations);
+          push({ ...refused, economySlack: refused.economySlack }, violations, i, () => `${who}: POST /auth refused (credentials revoked) → ISSUE_REFUSED 401 [fault]`);
+        }
+        if (canFault(world.budget, 'orphanedIssues')) {
           // The caller gives up (timeout, abort, connection error) before the request lands; it may still land later.
           const orphan: Orphan = { kind: 'issuer', from: i };
           const base: World = {
             ...withInstance(world, i, { ...instance, inFlight: removeAt(instance.inFlight, k) }),
             orphans: [...world.orphans, orphan],
-            budget: spend(world.budget, 'unknownOutcomes'),
+            budget: spend(world.budget, 'orphanedIssues'),
             economySlack: world.economySlack + 1,
           };
           const violations: Violation[] = [];

@@ -3,7 +3,7 @@
  * explorer never keeps old worlds in memory. One line per step.
  */
 import type { StateGraph } from './graph.js';
-import type { InvariantId } from './invariants.js';
+import type { CheckId, InvariantId } from './invariants.js';
 import { itemSummary, successors } from './step.js';
 import type { Model } from './step.js';
 import { stateOf } from './world.js';
@@ -25,6 +25,7 @@ export interface TraceStep {
 
 /** A violation with the shortest trace that reaches it. */
 export interface Counterexample {
+  readonly check: CheckId;
   readonly invariant: InvariantId;
   readonly message: string;
   /** The item the run started from. */
@@ -77,7 +78,7 @@ export function formatCounterexample(example: Counterexample): string {
   const wItem = width(all, (l) => l.item);
   const format = (line: TraceStep): string =>
     `  ${String(line.depth).padStart(3)}  ${line.actor.padEnd(3)} ${line.states.padEnd(wStates)}  ${line.action.padEnd(wAction)}  | ${line.item.padEnd(wItem)} | ${line.api}`;
-  const out = [`VIOLATION ${example.invariant}: ${example.message}`, `  shortest trace (${example.trace.length} steps, starting from ${example.start}):`, ...example.trace.map(format)];
+  const out = [`VIOLATION ${example.invariant} (${example.check}): ${example.message}`, `  shortest trace (${example.trace.length} steps, starting from ${example.start}):`, ...example.trace.map(format)];
   if (example.stuck.length > 0) out.push(`  …and from there it never recovers, e.g.:`, ...example.stuck.map(format));
   return out.join('\n');
 }

@@ -79,9 +79,13 @@ export interface Budget {
   readonly crashes: number;
   readonly lostResponses: number;
   readonly unknownOutcomes: number;
+  /** `POST /auth` calls given up before they landed (they may still land later). */
+  readonly orphanedIssues: number;
   /** Time jumps while a live instance works under its lease (a frozen holder, an issuer slower than the lease). */
   readonly freezes: number;
-  /** Faults of any kind still allowed (crash, lost answer, unknown outcome, freeze). */
+  /** `POST /auth` refusals of the credentials (answered 401, nothing minted). */
+  readonly refusals: number;
+  /** Faults of any kind still allowed (crash, lost answer, unknown outcome, freeze, refusal). */
   readonly faults: number;
   /** Extra calls still allowed once the fleet is quiet but unsettled. */
   readonly probes: number;
@@ -190,7 +194,9 @@ function initialWorld(start: StartKind, options: ExplorerConstraints, machine: B
       crashes: options.crashes,
       lostResponses: options.lostResponses,
       unknownOutcomes: options.unknownOutcomes,
+      orphanedIssues: options.orphanedIssues,
       freezes: options.freezes,
+      refusals: options.refusals,
       faults: options.maxFaults,
       probes: options.probes,
     },
@@ -210,4 +216,26 @@ export function withInstance(world: World, index: number, instance: Instance): W
 /** The context of an instance's machine. */
 export function contextOf(instance: Instance): MachineContext {
   return instance.snapshot.context;
+}
+
+/**
+ * Whether an armed poll timer may fire. A poll decides on (context, item, time); while an
+ * instance waits its context does not change, so a poll can only learn something when the
+ * time jumped, the item changed since the timer was armed, or the instance's last view of the
+ * item was already not the item then (a pause before reading back an ambiguous write, a stale
+ * eventual read). Real polls are at least 75 ms apart and `roundsMax` covers two leases of
+ * polling, so spending rounds on polls that cannot learn anything is a schedule the real
+ * system cannot produce.
+ */
+export function timerEnabled(world: World, instance: Instance): boolean {
+  const timer = instance.timer;
+  if (timer === undefined) return false;
+  const context = instance.snapshot.context;
+  return (
+    timer.timerId !== context.timerId ||
+    timer.armedEpoch < world.epoch ||
+    (world.item?.revision ?? 0) !== timer.armedItemRevision ||
+    (context.record?.revision ?? 0) !== timer.armedItemRevision ||
+    context.rejectedToken !== timer.armedRejected
+  );
 }

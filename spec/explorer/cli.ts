@@ -1,29 +1,6 @@
 /**
- * The command line of the exhaustive explorer (`npm run verify [-- flags]`).
- *
- *   --instances N        instances (default 3)
- *   --calls C            withToken calls per instance (default 2)
- *   --max-attempts A     attempts per call (default 3)
- *   --mutant NAME        explore a broken variant from spec/mutants.ts (must fail)
- *   --max-states S       give up (exit 3) beyond S states (default 3,000,000)
- *   --invalidations K, --crashes K, --lost-responses K, --unknown-outcomes K, --orphaned-issues K,
- *   --freezes K, --refusals K
- *                        per-kind fault budgets (default 1 each, refusals 0)
- *   --start published|empty|both   the item at the start (default both)
- *   --rounds-max R       the protocol's roundsMax (default 8)
- *   --issuer-attempts A  the protocol's issuerAttemptsMax (default 1; 2 explores renewing)
- *   --probes P           extra calls once the fleet is quiet but unsettled (default 3)
- *   --max-faults F       fault budget per run: crash, lost answer, unknown outcome, refusal cost 1,
- *                        freeze 2, orphaned POST /auth 3 (default 2)
- *   --all                record the shortest counterexample of every broken invariant
- *   --use-separately     using a granted token as a step of its own (slower, same outcomes)
- *   --split-store        a store request's arrival and its answer as two steps (slower, more interleavings)
- *   --no-symmetry        do not fold states that differ only by instance names
- *   --strict-economy     I7 as the spec words it (POST /auth ≤ incidents + takeovers)
- *   --json PATH          write the report as JSON
- *
- * Exit codes: 0 every invariant holds on the whole space; 1 a counterexample was found;
- * 2 bad flags; 3 the state limit stopped the search (nothing proven).
+ * The command line of the exhaustive explorer (`npm run verify [-- flags]`); the flags and exit
+ * codes are in {@link USAGE} (`npm run verify -- --help`).
  */
 import { writeFileSync } from 'node:fs';
 import { MUTANT_NAMES } from '../mutants.js';
@@ -35,8 +12,41 @@ import { DEFAULT_EXPLORER, optionsProblem } from './options.js';
 import type { ExplorerConstraints, StartKind } from './options.js';
 import { formatCounterexample } from './trace.js';
 
+/** What `--help` prints. */
+export const USAGE = `usage: npm run verify [-- flags]   (the exhaustive explorer of the real protocol machine)
+
+  --instances N        instances (default 3)
+  --calls C            withToken calls per instance (default 2)
+  --max-attempts A     attempts per call (default 3)
+  --mutant NAME        explore a broken variant from spec/mutants.ts (must fail)
+  --max-states S       give up (exit 3) beyond S states (default 3,000,000)
+  --invalidations K, --crashes K, --lost-responses K, --unknown-outcomes K, --orphaned-issues K,
+  --freezes K, --refusals K
+                       per-kind fault budgets (default 1 each, refusals 0)
+  --start published|empty|both   the item at the start (default both)
+  --rounds-max R       the protocol's roundsMax (default 8)
+  --issuer-attempts A  the protocol's issuerAttemptsMax (default 1; 2 explores renewing)
+  --probes P           extra calls once the fleet is quiet but unsettled (default 3)
+  --max-faults F       fault budget per run: crash, lost answer, unknown outcome, refusal cost 1,
+                       freeze 2, orphaned POST /auth 3 (default 2)
+  --all                record the shortest counterexample of every broken invariant
+  --use-separately     using a granted token as a step of its own (slower, same outcomes)
+  --split-store        a store request's arrival and its answer as two steps (slower, more interleavings)
+  --no-symmetry        do not fold states that differ only by instance names
+  --strict-economy     I7 as the spec words it (POST /auth ≤ incidents + takeovers)
+  --json PATH          write the report as JSON
+  --help               print this text
+
+Exit codes: 0 every invariant holds on the whole space; 1 a counterexample was found;
+2 bad flags; 3 the state limit stopped the search (nothing proven).
+`;
+
 class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
 }
 
 const NUMBER_FLAGS = {
@@ -87,6 +97,8 @@ export function parseArgs(argv: readonly string[]): { options: ExplorerConstrain
       options = { ...options, starts };
     } else if (name === '--json') {
       json = value();
+    } else if (name === '--help' && inline === undefined) {
+      throw new HelpRequested();
     } else if (name === '--all' && inline === undefined) {
       options = { ...options, allViolations: true };
     } else if (name === '--use-separately' && inline === undefined) {
@@ -98,7 +110,7 @@ export function parseArgs(argv: readonly string[]): { options: ExplorerConstrain
     } else if (name === '--strict-economy' && inline === undefined) {
       options = { ...options, strictEconomy: true };
     } else {
-      throw new UsageError(`unknown flag "${flag}" (see spec/explorer/cli.ts for the list)`);
+      throw new UsageError(`unknown flag "${flag}"`);
     }
   }
   const problem = optionsProblem(options);
@@ -144,8 +156,12 @@ export function runCli(argv: readonly string[], io: CliOutput = PROCESS_OUTPUT):
   try {
     parsed = parseArgs(argv);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      io.out(USAGE);
+      return 0;
+    }
     if (!(error instanceof UsageError)) throw error;
-    io.err(`verify: ${error.message}\n`);
+    io.err(`verify: ${error.message} (npm run verify -- --help lists the flags)\n`);
     return 2;
   }
   const { options, json } = parsed;

@@ -168,6 +168,8 @@ describe('the model itself', () => {
     expect(runCli(['--instances', 'many'], io)).toBe(2);
     expect(runCli(['--mutant', 'nope'], io)).toBe(2);
     expect(runCli(['--frobnicate'], io)).toBe(2);
+    expect(runCli(['--help'], io)).toBe(0);
+    expect(out.join('')).toContain('--instances N');
     expect(out.join('')).toContain('unknown mutant "nope"');
   });
 });

@@ -45,6 +45,11 @@ export interface BenchEnv {
   random(): number;
   /** Timers in the mode's time (for the Baton coordinator). */
   readonly scheduler: Scheduler;
+  /**
+   * The lifetime the issuer announces with each token (like an `expires_in` field), when it
+   * announces one; a strategy that refreshes before expiry computes the expiry on its own clock.
+   */
+  readonly tokenTtlMs?: number;
   /** `POST /auth`: a new token, invalidating every earlier one. Honours `signal` (rejects when aborted). */
   issue(signal?: AbortSignal): Promise<string>;
   /** Posts one message with `token`. */
@@ -53,6 +58,27 @@ export interface BenchEnv {
   readonly tokenStore: TokenStore;
   /** The generic table naive and textbook use (counted). */
   readonly itemStore: BenchItemStore;
+  /** Wall-clock mode only: the real DynamoDB endpoint, for strategies that bring their own client (`lock-client`). */
+  readonly wall?: WallEnv;
+}
+
+/**
+ * What a strategy with its own DynamoDB client (`lock-client`, AWS SDK v2) needs in wall-clock
+ * mode. Absent in virtual time.
+ */
+export interface WallEnv {
+  /** DynamoDB endpoint, e.g. `http://127.0.0.1:PORT` (embedded dynalite). */
+  readonly endpoint: string;
+  /** Region to tell the SDK (local engines ignore it). */
+  readonly region: string;
+  /** Table for locks (created by the bench), string partition key {@link WallEnv.lockPartitionKey}. */
+  readonly lockTable: string;
+  /** Partition-key attribute name of {@link WallEnv.lockTable}. */
+  readonly lockPartitionKey: string;
+  /** Unique per run: prefix for lock ids, so runs never share a lock. */
+  readonly namespace: string;
+  /** Counts one DynamoDB call the strategy made with its own client. */
+  countDdb(kind: 'read' | 'write'): void;
 }
 
 /** One instance of a strategy: gets a token, and refreshes it when the chat API rejects it. */

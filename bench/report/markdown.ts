@@ -41,7 +41,7 @@ function largest(results: readonly BenchResult[], strategy: string, scenario: Sc
 
 function fact(result: BenchResult | undefined, scenarioText: string): string {
   if (result === undefined) return '';
-  return ` In ${scenarioText} at N=${result.instances} (virtual): ${num(result.authCallsPerIncident)} \`POST /auth\` and ${num(result.rejectionsPerIncident)} 401s per incident, settle p50 ${num(result.settleMsP50)} ms, ${result.lostMessages} messages lost.`;
+  return ` In ${scenarioText} at N=${result.instances} (virtual): ${num(result.authCallsPerIncident)} \`POST /auth\` and ${num(result.rejectionsPerIncident)} 401s per incident, ${result.settleMsP50 === null ? 'never settled' : `settle p50 ${num(result.settleMsP50)} ms`}, ${result.lostMessages} ${result.lostMessages === 1 ? 'message' : 'messages'} lost.`;
 }
 
 function explanations(results: readonly BenchResult[]): string[] {

@@ -329,7 +329,8 @@ function parseCommand(command: CommandName, args: readonly string[]): ParsedComm
   if (region !== undefined && !REGION_PATTERN.test(region)) {
     problems.push(`--region must be an AWS region name such as eu-west-1 (lowercase letters, digits and dashes), got ${quoteArg(region)}`);
   }
-  if (problems.length > 0) return usageError(problems.join('\n'), helpCommand);
+  // Every line gets the `baton:` prefix from the caller's first line, so each problem reads alike.
+  if (problems.length > 0) return usageError(problems.join('\nbaton: '), helpCommand);
 
   const target: TableTarget = { tableName: tableName as string, partitionKey, endpoint, region };
   if (command === 'init') return { kind: 'init', target };

@@ -248,6 +248,8 @@ async function run(options: DemoOptions): Promise<number> {
     await writeFile(resolve(options.eventsPath), events.map((entry) => JSON.stringify({ lane: entry.lane, ...entry.event, tMs: entry.event.atMs - startAtMs })).join('\n') + '\n');
     process.stdout.write(renderSummary(report));
     process.stdout.write(`report: ${jsonPath}\ntimeline: ${htmlPath}\nevents: ${resolve(options.eventsPath)}\n`);
+    // With an outside endpoint the item outlives the run: say where it is, so `baton status` can find it.
+    if (options.endpoint !== undefined) process.stdout.write(`token item: table ${dynamo.tableName}, key ${dynamo.itemKey} at ${dynamo.endpoint}\n`);
     if (interrupted) return EXIT_INTERRUPTED;
     return report.invariants.every((check) => check.ok) ? 0 : EXIT_FAILED;
   } finally {

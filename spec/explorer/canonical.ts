@@ -8,6 +8,7 @@
  * - request and timer ids are written as "current" or "stale" relative to the machine's counters;
  * - what only feeds reports and alarms is left out: failure messages, the decision's details,
  *   publish and lease-acquisition times, `alarmedToken`, the lease holder's name as observed,
+ *   how a lease was taken (`takenBy`, `staleHolder`), the observed lease's stated end,
  *   and the machine's `nowMs` (every transition stamps the event's time before anything reads it;
  *   `proactiveHoldUntilMs` only matters for tokens with an expiry, which the model's issuer never gives);
  * - with symmetry on, instances are renamed so that the smallest string over the renamings that
@@ -88,7 +89,7 @@ function contextKey(c: MachineContext): string {
   return (
     `${cached}|${c.rejectedToken ?? '-'}|${c.replaceToken ?? '-'}|${c.proactive ? 'P' : ''}|${c.rounds}|` +
     `${recordKey(c.record)}|${observed}|${lease}|${pending}|${issued}|${c.issuerAttempts}|${c.ambiguousWrites}|${c.callersGone ? 'G' : ''}|${c.leaseCounter}|` +
-    `${c.decision?.kind ?? '-'}|${c.pendingWrite?.intent ?? '-'}|${c.failure?.kind ?? '-'}`
+    `${c.decision?.kind ?? '-'}|${c.pendingWrite?.intent ?? '-'}|${c.failure?.kind ?? '-'}|${c.budgetRenewals}`
   );
 }
 

@@ -99,6 +99,8 @@ export function checkAppliedWrite(before: TokenRecord | undefined, after: TokenR
 
 /** States whose every outcome ends the episode and drops the lease. */
 const GIVING_UP: ReadonlySet<string> = new Set(['releasing', 'recording-failure']);
+/** Writes that give a lease up: an instance reading one back (after a lost answer) only ever sends it again. */
+const GIVING_UP_INTENTS: ReadonlySet<string> = new Set(['release', 'record-failure']);
 
 /** Safety checks on a state: I1, I5 (its time bound), I5a, I7. */
 export function checkState(world: World): Violation[] {
@@ -110,9 +112,9 @@ export function checkState(world: World): Violation[] {
     const context = instance.snapshot.context;
     const lease = context.lease;
     // A lease taken before the last time jump has run out on every clock; an instance releasing its
-    // lease (or recording a failure under it) is giving it up and acts on it no more.
+    // lease (or recording a failure under it, or reading either back) is giving it up and acts on it no more.
     if (lease === undefined || epochOf(lease.startedAtMs) !== world.epoch) continue;
-    if (GIVING_UP.has(stateOf(instance))) continue;
+    if (GIVING_UP.has(stateOf(instance)) || GIVING_UP_INTENTS.has(context.pendingWrite?.intent ?? '')) continue;
     const generation = context.record?.generation ?? 0;
     const other = holders.get(generation);
     if (other !== undefined) {

@@ -9,11 +9,12 @@
  * The world model of the explorer drives the machine only with events a real runtime can send
  * in the modelled world; this module complements it by reaching the corners the world model
  * leaves out (store errors, refused credentials, proactive refreshes of expiring tokens,
- * callers giving up). See `test/spec/reachability.test.ts`.
+ * callers giving up, store answers slower than the lease). See `test/spec/reachability.test.ts`.
  */
 import { createActor } from 'xstate';
 import type { InspectionEvent } from 'xstate';
 import { getAdjacencyMap, getShortestPaths } from 'xstate/graph';
+import { BUDGET_RENEWALS_MAX } from '../../src/machine/config.js';
 import type { ProtocolConfig } from '../../src/machine/config.js';
 import { STATES } from '../../src/machine/machine.js';
 import type { BatonMachine } from '../../src/machine/machine.js';
@@ -22,7 +23,11 @@ import type { TokenRecord } from '../../src/machine/record.js';
 import type { MachineContext, MachineEvent, MachineInput } from '../../src/machine/types.js';
 import type { Snapshot } from './world.js';
 
-/** Protocol timing for the walk: short rounds so the round limit is reached, an issuer that may give expiring tokens. */
+/**
+ * Protocol timing for the walk: short rounds so the round limit is reached (6: a third ambiguous
+ * takeover in one episode needs a first sighting, a wait and two read-backs before it), an issuer
+ * that may give expiring tokens.
+ */
 export const GRAPH_PROTOCOL: ProtocolConfig = Object.freeze({
   leaseMs: 1_000,
   maxClockSkewMs: 100,
@@ -30,7 +35,7 @@ export const GRAPH_PROTOCOL: ProtocolConfig = Object.freeze({
   proactiveLeadMs: 500,
   freshTokenMs: 50,
   issuerAttemptsMax: 2,
-  roundsMax: 5,
+  roundsMax: 6,
   backoffBaseMs: 100,
   backoffMaxMs: 100,
 });
@@ -123,12 +128,21 @@ export function eventsFor(snapshot: Snapshot): MachineEvent[] {
   }
   if (state === STATES.reading) {
     for (const record of recordsFor(context, nowMs)) events.push({ type: 'READ_OK', requestId, record, nowMs });
+    // The lease watched, unchanged a whole lease later: only watching a lease that long makes it stale.
+    const watched = context.observed;
+    if (watched !== undefined && context.record?.leaseId === watched.leaseId) {
+      events.push({ type: 'READ_OK', requestId, record: context.record, nowMs: Math.max(nowMs, watched.sinceMs + context.config.leaseMs + context.config.maxClockSkewMs) });
+    }
     events.push({ type: 'READ_FAILED', requestId, code: 'STORE_UNAVAILABLE', message: 'throttled', cause: undefined, nowMs });
   }
   if (context.pendingWrite !== undefined && [STATES.claiming, STATES.takingOver, STATES.renewing, STATES.publishing, STATES.recordingFailure, STATES.releasing].includes(state as never)) {
     const request = context.pendingWrite;
     const applied = conditionHolds(request.condition, context.record) ? applyWrite(context.record, request) : applyWrite(context.record, { ...request, condition: { exists: false } });
     events.push({ type: 'WRITE_APPLIED', requestId, record: applied, nowMs });
+    // An answer slower than the lease: too little of it is left for POST /auth.
+    if (state === STATES.claiming || state === STATES.takingOver || state === STATES.renewing) {
+      events.push({ type: 'WRITE_APPLIED', requestId, record: applied, nowMs: nowMs + context.config.leaseMs });
+    }
     for (const current of recordsFor(context, nowMs).slice(0, 3)) events.push({ type: 'WRITE_REFUSED', requestId, current, nowMs });
     events.push({ type: 'WRITE_AMBIGUOUS', requestId, nowMs });
     events.push({ type: 'WRITE_FAILED', requestId, code: 'STORE_MISCONFIGURED', message: 'no such table', cause: undefined, nowMs });
@@ -163,6 +177,8 @@ export function serializeForGraph(snapshot: Snapshot): string {
     c.pendingLease === undefined ? '' : 'P',
     c.issued === undefined ? '' : 'I',
     c.issuerAttempts,
+    // Only its limit matters to a guard, and only to a holder.
+    c.lease !== undefined && c.budgetRenewals >= BUDGET_RENEWALS_MAX ? 'B' : '',
     c.ambiguousWrites,
     c.callersGone ? 'G' : '',
     c.proactive ? 'pro' : '',

@@ -43,6 +43,18 @@ export const UNAVAILABLE_BACKOFF_BASE_MS = 1_000;
 export const DEFAULT_BACKOFF_MAX_MS = 300_000;
 /** The issuer's abort signal fires this fraction of the lease before the lease runs out. */
 export const ISSUER_ABORT_MARGIN_FRACTION = 0.2;
+/**
+ * `POST /auth` is called only with at least this fraction of its full time budget left (the
+ * lease minus the abort margin, counted from when the lease write was sent). A holder whose
+ * claim or renewal answered later renews first: a call with no time left would be aborted at
+ * once, yet might still reach the issuer and kill the current token.
+ */
+export const ISSUER_BUDGET_MIN_FRACTION = 0.5;
+/**
+ * Renewals in a row made only to regain time for `POST /auth`. More means the store answers
+ * slower than the lease allows: the holder releases its lease and fails its callers.
+ */
+export const BUDGET_RENEWALS_MAX = 2;
 /** Shortest poll delay, as a fraction of `pollMs`. */
 export const POLL_JITTER_MIN_FRACTION = 0.75;
 /** Longest poll delay, as a fraction of `pollMs`. */
@@ -76,4 +88,30 @@ export function roundsMaxFor(timing: { leaseMs: number; maxClockSkewMs: number; 
 export function backoffMsFor(failureCount: number, config: Pick<ProtocolConfig, 'backoffBaseMs' | 'backoffMaxMs'>): number {
   const exponent = Math.min(Math.max(failureCount - 1, 0), 30);
   return Math.min(config.backoffBaseMs * 2 ** exponent, config.backoffMaxMs);
+}
+
+/**
+ * Time left for a `POST /auth` under a lease whose write was sent at `leaseStartedAtMs`: until
+ * the abort point ({@link ISSUER_ABORT_MARGIN_FRACTION} before the lease runs out).
+ *
+ * @example
+ * ```ts
+ * issuerBudgetMs(1_000, 1_300, { leaseMs: 10_000 }); // 7_700
+ * ```
+ */
+export function issuerBudgetMs(leaseStartedAtMs: number, nowMs: number, config: Pick<ProtocolConfig, 'leaseMs'>): number {
+  return leaseStartedAtMs + config.leaseMs * (1 - ISSUER_ABORT_MARGIN_FRACTION) - nowMs;
+}
+
+/**
+ * Whether a holder may call `POST /auth` now: at least {@link ISSUER_BUDGET_MIN_FRACTION} of the
+ * full budget is left.
+ *
+ * @example
+ * ```ts
+ * issuerBudgetLeft(0, 5_000, { leaseMs: 10_000 }); // false: 3_000 ms left of 8_000
+ * ```
+ */
+export function issuerBudgetLeft(leaseStartedAtMs: number, nowMs: number, config: Pick<ProtocolConfig, 'leaseMs'>): boolean {
+  return issuerBudgetMs(leaseStartedAtMs, nowMs, config) >= config.leaseMs * (1 - ISSUER_ABORT_MARGIN_FRACTION) * ISSUER_BUDGET_MIN_FRACTION;
 }

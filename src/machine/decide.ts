@@ -15,6 +15,13 @@ export interface Verdict {
   readonly fenced: boolean;
   /** Whether this instance still holds (or is recognised as holding) its lease. */
   readonly holder: boolean;
+  /**
+   * Set when the lease this instance was watching moved on (renewed, published or released by its
+   * holder) although its stated end plus `maxClockSkewMs` had passed by this instance's clock
+   * before it had watched the lease for one lease: the wall-clock rule would have taken over a
+   * live lease. The clocks disagree by more than `maxClockSkewMs` (or the holder froze).
+   */
+  readonly clockSkew: { readonly leaseId: string; readonly holder: string | undefined; readonly pastEndMs: number } | undefined;
 }
 
 /**
@@ -23,6 +30,8 @@ export interface Verdict {
  *
  * 1. our issued token is in the item → published;
  * 2. the item names our lease → we are the holder (publish what we hold, or refresh);
+ *    (only then the round limit: an episode out of rounds fails its callers, but never forgets
+ *    a lease it holds or a token it published);
  * 3. the item holds an unexpired token other than the one we must replace → adopt it;
  * 4. a proactive refresh finds someone else on it (or a back-off) → keep using our token;
  * 5. a recorded issuer back-off is running → fail fast, no `POST /auth`;
@@ -37,17 +46,20 @@ export interface Verdict {
 export function decide(context: MachineContext, record: TokenRecord | undefined, nowMs: number, rules: ProtocolRules = PROTOCOL_RULES): Verdict {
   const observed = observeLease(context.observed, record, nowMs);
   const mine = context.pendingLease ?? context.lease;
-  const base = { observed, fenced: false, holder: false };
+  const base = { observed, fenced: false, holder: false, clockSkew: skewShown(context, record, observed, nowMs) };
 
-  if (context.rounds >= context.config.roundsMax) {
-    const message = `no usable token after ${context.rounds} protocol rounds (the limit); the item stays as it is`;
-    return { ...base, decision: { kind: 'fail', failure: { kind: 'round-limit', message } } };
-  }
+  // Rules 1–2 come before the round limit: an episode that gives up must never forget a lease it
+  // holds or a token it published (everyone else would wait a whole lease on nobody). What follows
+  // them is bounded by other limits: issuer attempts, ambiguous writes.
   if (context.issued !== undefined && record?.token === context.issued.token) {
     return { ...base, decision: { kind: 'published' } };
   }
   if (mine !== undefined && record?.leaseId === mine.id) {
     return { ...base, holder: true, decision: { kind: context.issued === undefined ? 'refresh' : 'publish' } };
+  }
+  if (context.rounds >= context.config.roundsMax) {
+    const message = `no usable token after ${context.rounds} protocol rounds (the limit); the item stays as it is`;
+    return { ...base, decision: { kind: 'fail', failure: { kind: 'round-limit', message } } };
   }
   const fenced = context.issued !== undefined;
   const verdict = (decision: Decision): Verdict => ({ ...base, fenced, decision });
@@ -67,21 +79,42 @@ export function decide(context: MachineContext, record: TokenRecord | undefined,
 function observeLease(previous: ObservedLease | undefined, record: TokenRecord | undefined, nowMs: number): ObservedLease | undefined {
   if (record?.leaseId === undefined) return undefined;
   if (previous !== undefined && previous.leaseId === record.leaseId && previous.revision === record.revision) return previous;
-  return { leaseId: record.leaseId, revision: record.revision, sinceMs: nowMs, holder: record.leaseHolder };
+  return { leaseId: record.leaseId, revision: record.revision, sinceMs: nowMs, holder: record.leaseHolder, expiresAtMs: record.leaseExpiresAtMs };
+}
+
+/**
+ * Whether the lease this instance was watching just moved on in a way that proves its wall-clock
+ * judgement wrong: the same lease renewed, or no lease any more (published or released), while
+ * by this instance's clock its stated end plus the skew allowance had passed less than one lease
+ * into the watch. A takeover by a third instance (another lease id) proves nothing and is ignored,
+ * as are this instance's own leases.
+ */
+function skewShown(context: MachineContext, record: TokenRecord | undefined, observed: ObservedLease | undefined, nowMs: number): Verdict['clockSkew'] {
+  const watched = context.observed;
+  if (watched === undefined || watched === observed || watched.expiresAtMs === undefined) return undefined;
+  if (watched.leaseId.startsWith(`${context.instanceId}.${context.nonce}#`)) return undefined;
+  if (record?.leaseId !== undefined && record.leaseId !== watched.leaseId) return undefined;
+  const { leaseMs, maxClockSkewMs } = context.config;
+  const pastEndMs = nowMs - watched.expiresAtMs;
+  if (pastEndMs < maxClockSkewMs || nowMs - watched.sinceMs >= leaseMs) return undefined;
+  return { leaseId: watched.leaseId, holder: watched.holder, pastEndMs };
 }
 
 /**
  * A lease is stale when this instance has seen it unchanged for a whole lease plus the skew
- * allowance on its own clock (safe under any clock offset: the holder's own timer started
- * before the lease was written), or when its wall-clock expiry plus the skew allowance has
- * passed (lets a cold instance clear a lease abandoned long ago; safe while skew stays below
- * `maxClockSkewMs`). Either way publishing stays fenced, so a misjudgement costs one extra
- * `POST /auth`, never a wrong token.
+ * allowance on its own clock (the observation rule: safe under any clock offset, because the
+ * holder's own timer started before the lease was written), or — once it has watched it for a
+ * whole lease — when its wall-clock end plus the skew allowance has passed. The wall-clock rule
+ * is never trusted alone: an instance whose clock runs more than a lease ahead would otherwise
+ * take over every fresh lease at once, and the displaced holder's late `POST /auth` would kill
+ * the token just published, round after round. Either way publishing stays fenced, so a
+ * misjudgement costs one extra `POST /auth`, never a wrong token.
  */
 function leaseIsStale(context: MachineContext, record: TokenRecord, observed: ObservedLease, nowMs: number): boolean {
   const { leaseMs, maxClockSkewMs } = context.config;
-  if (nowMs - observed.sinceMs >= leaseMs + maxClockSkewMs) return true;
-  return record.leaseExpiresAtMs !== undefined && nowMs >= record.leaseExpiresAtMs + maxClockSkewMs;
+  const watchedMs = nowMs - observed.sinceMs;
+  if (watchedMs >= leaseMs + maxClockSkewMs) return true;
+  return watchedMs >= leaseMs && record.leaseExpiresAtMs !== undefined && nowMs >= record.leaseExpiresAtMs + maxClockSkewMs;
 }
 
 function wait(context: MachineContext, observed: ObservedLease, nowMs: number, rules: ProtocolRules): Decision {
@@ -94,8 +127,9 @@ function wait(context: MachineContext, observed: ObservedLease, nowMs: number, r
   return { kind: 'wait', delayMsMin, delayMsMax };
 }
 
-function nextLease(context: MachineContext, nowMs: number): LeaseView {
-  return { id: `${context.instanceId}.${context.nonce}#${context.leaseCounter + 1}`, startedAtMs: nowMs, expiresAtMs: nowMs + context.config.leaseMs };
+function nextLease(context: MachineContext, nowMs: number, takenBy: LeaseView['takenBy'], staleHolder: string | undefined): LeaseView {
+  const id = `${context.instanceId}.${context.nonce}#${context.leaseCounter + 1}`;
+  return { id, startedAtMs: nowMs, expiresAtMs: nowMs + context.config.leaseMs, takenBy, staleHolder };
 }
 
 function leaseFields(context: MachineContext, lease: LeaseView): WriteRequest['set'] {
@@ -103,7 +137,7 @@ function leaseFields(context: MachineContext, lease: LeaseView): WriteRequest['s
 }
 
 function claim(context: MachineContext, record: TokenRecord | undefined, nowMs: number, rules: ProtocolRules): Decision {
-  const lease = nextLease(context, nowMs);
+  const lease = nextLease(context, nowMs, 'claim', undefined);
   const condition = rules.versionedClaim ? { exists: true, generation: record?.generation ?? 0, leaseId: null } : { exists: true, leaseId: null };
   const request: WriteRequest =
     record === undefined
@@ -113,7 +147,7 @@ function claim(context: MachineContext, record: TokenRecord | undefined, nowMs: 
 }
 
 function takeOver(context: MachineContext, observed: ObservedLease, nowMs: number): Decision {
-  const lease = nextLease(context, nowMs);
+  const lease = nextLease(context, nowMs, 'take-over', observed.holder);
   const request: WriteRequest = {
     intent: 'take-over',
     condition: { exists: true, leaseId: observed.leaseId, revision: observed.revision },

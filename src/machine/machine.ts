@@ -1,12 +1,23 @@
 import { and, assign, enqueueActions, setup } from 'xstate';
-import { AMBIGUOUS_WRITES_MAX, backoffMsFor, ISSUER_ABORT_MARGIN_FRACTION, POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION, UNAVAILABLE_BACKOFF_BASE_MS } from './config.js';
+import {
+  AMBIGUOUS_WRITES_MAX,
+  backoffMsFor,
+  BUDGET_RENEWALS_MAX,
+  issuerBudgetLeft,
+  issuerBudgetMs,
+  POLL_JITTER_MAX_FRACTION,
+  POLL_JITTER_MIN_FRACTION,
+  UNAVAILABLE_BACKOFF_BASE_MS,
+} from './config.js';
 import { decide } from './decide.js';
 import { cachedUsable, proactiveDue } from './predicates.js';
 import { FAILURE_FIELDS, ISSUER_REFUSED_CODE, ISSUER_UNAVAILABLE_CODE, LEASE_FIELDS } from './record.js';
 import { PROTOCOL_RULES } from './rules.js';
 import type { ProtocolRules } from './rules.js';
 import type { RecordField, TokenRecord, WriteRequest } from './record.js';
-import type { Decision, EffectParams, Failure, LeaseView, MachineContext, MachineEvent, MachineInput } from './types.js';
+import type { Verdict } from './decide.js';
+import { ALARM_CODES } from './types.js';
+import type { Decision, EffectParams, Failure, FencedIntent, LeaseView, MachineContext, MachineEvent, MachineInput } from './types.js';
 
 /** Names of the machine's states, for the runtime, tests and diagrams. */
 export const STATES = {
@@ -47,6 +58,7 @@ function observedRecord(context: MachineContext): TokenRecord {
 const EPISODE_RESET = {
   rounds: 0,
   issuerAttempts: 0,
+  budgetRenewals: 0,
   ambiguousWrites: 0,
   callersGone: false,
   decision: undefined,
@@ -73,6 +85,58 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'ambiguousFailure'] },
       ] as const)
     : ({ guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'assumeWriteLost', 'decideOnLastRecord'] } as const);
+  /**
+   * The ways from a confirmed lease to `POST /auth`: call it while enough of the lease is left
+   * (`issuerBudgetLeft`); else renew first; and when renewals in a row cannot win the time back
+   * (the store answers slower than the lease allows), release the lease. `actions` run on every
+   * branch (e.g. confirming the lease). A `refresh` decision in `deciding` follows the same rule.
+   */
+  const toIssuer = <const A extends readonly string[]>(actions: A) =>
+    [
+      { guard: and(['isCurrentRequest', 'issuerBudgetLeft']), target: STATES.refreshing, actions },
+      { guard: and(['isCurrentRequest', 'budgetRenewalsLeft']), target: STATES.renewing, reenter: true, actions: [...actions, 'countBudgetRenewal'] },
+      { guard: 'isCurrentRequest', target: STATES.releasing, actions: [...actions, 'prepareSlowStoreRelease'] },
+    ] as const;
+  /**
+   * Outcomes shared by the writes that take, keep or use a lease (`claiming`, `taking-over`,
+   * `renewing`, `publishing`); each state adds what an applied write means. Refused: decide on the
+   * item the store returned. Unknown: read it back after a pause. Refused by configuration: fail.
+   */
+  const leaseWriteOutcomes = {
+    WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
+    WRITE_AMBIGUOUS: onAmbiguousWrite,
+    WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
+  } as const;
+  /**
+   * `claiming` and `taking-over`: send the claim or takeover `decide` prepared; a fresh lease has
+   * all its renewals left. (A function: xstate needs one config object per state node.)
+   */
+  const takingLease = () =>
+    ({
+      entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],
+      on: { WRITE_APPLIED: toIssuer(['stamp', 'reportLeaseWon', 'confirmLease']).slice(0, 2), ...leaseWriteOutcomes },
+    }) as const;
+  /**
+   * Outcomes of the writes that give a lease up (`recording-failure`, `releasing`): whatever the
+   * answer, the callers fail with the reason the holder gave up. An unknown outcome is read back
+   * like any other (see `reading`), so a release that did not apply is sent again instead of
+   * leaving the lease to run out.
+   */
+  const givingUpLease = () =>
+    ({
+      entry: ['nextRequest', { type: 'writeRecord', params: writeParams }],
+      on: {
+        WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'rememberRecord', 'dropLease'] },
+        WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'reportGivingUpFenced', 'dropLease'] },
+        WRITE_AMBIGUOUS: rules.readBackAmbiguousWrites
+          ? ([
+              { guard: and(['isCurrentRequest', 'ambiguousWritesLeft']), target: STATES.waiting, actions: ['stamp', 'pauseBeforeReadBack'] },
+              { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+            ] as const)
+          : ({ guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] } as const),
+        WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
+      },
+    }) as const;
   return setup({
     types: {} as { context: MachineContext; events: MachineEvent; input: MachineInput },
     actions: {
@@ -86,6 +150,8 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       raiseAlarm: (_: unknown, _params: EffectParams['raiseAlarm']) => undefined,
       reportFenced: (_: unknown, _params: EffectParams['reportFenced']) => undefined,
       reportTakeover: (_: unknown, _params: EffectParams['reportTakeover']) => undefined,
+      reportClaim: (_: unknown, _params: EffectParams['reportClaim']) => undefined,
+      reportPublished: (_: unknown, _params: EffectParams['reportPublished']) => undefined,
 
       stamp: assign({ nowMs: ({ event }) => event.nowMs }),
       nextRequest: assign({ requestId: ({ context }) => context.requestId + 1 }),
@@ -124,7 +190,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           enqueue({
             type: 'raiseAlarm',
             params: {
-              code: 'FRESH_TOKEN_REJECTED',
+              code: ALARM_CODES.freshTokenRejected,
               message:
                 `a token published ${Math.max(0, ageMs)} ms ago (generation ${generation}, by this instance's clock) was rejected; another client may be using ` +
                 'the same credentials. One refresh follows; callers stay bounded by maxAttempts.',
@@ -137,16 +203,20 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         if (cached === undefined || !cachedUsable(context, context.nowMs)) return;
         enqueue({ type: 'deliverToken', params: { token: cached.value, generation: cached.generation, issuedAtMs: cached.issuedAtMs } });
       }),
-      decideOnRecord: assign(({ context, event }) => {
+      decideOnRecord: enqueueActions(({ context, event, enqueue }) => {
         const record = (event as Ev<'READ_OK'>).record ?? (event as Ev<'WRITE_REFUSED'>).current;
         const verdict = decide(context, record, event.nowMs, rules);
+        // Stats and events follow what the item shows, not what the store answered: a claim or a
+        // publish whose answer was lost, recognised here, counts as won or published.
+        for (const report of decisionReports(context, record, verdict)) enqueue(report);
+        if (verdict.clockSkew !== undefined) enqueue({ type: 'raiseAlarm', params: clockSkewAlarm(verdict.clockSkew, context.config.maxClockSkewMs) });
         const pending = context.pendingLease;
         let lease = verdict.holder ? context.lease : undefined;
         if (verdict.holder && pending !== undefined) {
           // A write we could not confirm: if the item shows exactly what we asked, it applied.
           lease = record?.leaseExpiresAtMs === pending.expiresAtMs || lease === undefined ? pending : lease;
         }
-        return {
+        enqueue.assign({
           record,
           rounds: context.rounds + 1,
           decision: verdict.decision,
@@ -154,7 +224,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           lease,
           pendingLease: undefined,
           issued: verdict.fenced || !verdict.holder ? (verdict.decision.kind === 'published' ? context.issued : undefined) : context.issued,
-        };
+        });
       }),
       assumeWriteLost: assign(({ context }) => ({
         pendingLease: undefined,
@@ -170,11 +240,21 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           issued: verdict.holder || verdict.decision.kind === 'published' ? context.issued : undefined,
         };
       }),
-      reportIfFenced: enqueueActions(({ context, event, enqueue }) => {
-        const record = (event as Ev<'READ_OK'>).record ?? (event as Ev<'WRITE_REFUSED'>).current;
-        if (context.issued !== undefined && record?.token !== context.issued.token && record?.leaseId !== (context.pendingLease ?? context.lease)?.id) {
-          enqueue({ type: 'reportFenced', params: { generation: record?.generation ?? 0 } });
-        }
+      reportLeaseWon: enqueueActions(({ context, enqueue }) => {
+        const lease = context.pendingLease;
+        if (lease === undefined) throw new Error('invariant broken: a claim or takeover applied without a pending lease');
+        enqueue({ type: 'reportClaim', params: { intent: lease.takenBy, won: true } });
+        if (lease.takenBy === 'take-over') enqueue({ type: 'reportTakeover', params: { staleHolder: lease.staleHolder } });
+      }),
+      reportOwnPublish: enqueueActions(({ context, event, enqueue }) => {
+        const issued = context.issued;
+        if (issued === undefined) throw new Error('invariant broken: published without an issued token');
+        enqueue({ type: 'reportPublished', params: { generation: (event as Ev<'WRITE_APPLIED'>).record.generation, token: issued.token } });
+      }),
+      reportGivingUpFenced: enqueueActions(({ context, event, enqueue }) => {
+        const intent = context.pendingWrite?.intent;
+        if (intent !== 'release' && intent !== 'record-failure') return;
+        enqueue({ type: 'reportFenced', params: { generation: (event as Ev<'WRITE_REFUSED'>).current?.generation ?? 0, intent } });
       }),
       adoptRecordToken: assign(({ context }) => {
         const record = observedRecord(context);
@@ -193,7 +273,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       holdProactive: assign(({ context }) => ({ proactiveHoldUntilMs: context.nowMs + context.config.leaseMs })),
       preparePendingLease: assign(({ context }) => {
         const decision = context.decision as Decision & { kind: 'claim' | 'take-over' };
-        return { pendingLease: decision.lease, pendingWrite: decision.request, leaseCounter: context.leaseCounter + 1 };
+        return { pendingLease: decision.lease, pendingWrite: decision.request, leaseCounter: context.leaseCounter + 1, budgetRenewals: 0 };
       }),
       confirmLease: assign(({ context, event }) => ({
         record: (event as Ev<'WRITE_APPLIED'>).record,
@@ -201,7 +281,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         pendingLease: undefined,
       })),
       rememberRecord: assign({ record: ({ event }) => (event as Ev<'WRITE_APPLIED'>).record }),
-      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1 }),
+      rememberRead: assign({ record: ({ event }) => (event as Ev<'READ_OK'>).record }),
+      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1, budgetRenewals: 0 }),
+      countBudgetRenewal: assign({ budgetRenewals: ({ context }) => context.budgetRenewals + 1 }),
       keepIssued: assign(({ event }) => {
         const issued = event as Ev<'ISSUED'>;
         return { issued: issued.expiresAtMs === undefined ? { token: issued.token } : { token: issued.token, expiresAtMs: issued.expiresAtMs } };
@@ -244,7 +326,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       }),
       prepareRenew: assign(({ context }) => {
         const lease = heldLease(context);
-        const renewed: LeaseView = { id: lease.id, startedAtMs: context.nowMs, expiresAtMs: context.nowMs + context.config.leaseMs };
+        const renewed: LeaseView = { ...lease, startedAtMs: context.nowMs, expiresAtMs: context.nowMs + context.config.leaseMs };
         const request: WriteRequest = {
           intent: 'renew',
           condition: { exists: true, leaseId: lease.id },
@@ -303,6 +385,25 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         };
         return { pendingWrite: request, failure };
       }),
+      prepareSlowStoreRelease: assign(({ context }) => {
+        const lease = heldLease(context);
+        // No pause for the fleet: the issuer was not the problem, and another instance's store may be faster.
+        const request: WriteRequest = {
+          intent: 'release',
+          condition: rules.fencedRelease ? { exists: true, leaseId: lease.id } : { exists: true },
+          set: {},
+          remove: [...LEASE_FIELDS],
+        };
+        const failure: Failure = {
+          kind: 'store',
+          code: 'STORE_UNAVAILABLE',
+          message:
+            `the token item answered slower than the refresh lease allows (${context.budgetRenewals} lease renewals in a row left too little of ` +
+            `the ${context.config.leaseMs} ms lease for POST /auth); the lease was released without calling the issuer`,
+          cause: undefined,
+        };
+        return { pendingWrite: request, failure };
+      }),
       dropLease: assign({ lease: undefined, pendingLease: undefined, issued: undefined }),
       storeFailure: assign(({ event }) => {
         const failed = event as Ev<'READ_FAILED'>;
@@ -352,11 +453,23 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       rejectionIsOutdated: ({ context, event }) =>
         event.type === 'TOKEN_REJECTED' && context.cached !== undefined && event.token !== context.cached.value && cachedUsable(context, event.nowMs),
       issuerAttemptsLeft: ({ context }) => context.issuerAttempts < context.config.issuerAttemptsMax,
+      // The lease the next POST /auth would run under: the one a write just confirmed, or the one held.
+      issuerBudgetLeft: ({ context, event }) => {
+        const lease = context.pendingLease ?? context.lease;
+        return lease !== undefined && issuerBudgetLeft(lease.startedAtMs, event.nowMs, context.config);
+      },
+      budgetRenewalsLeft: ({ context }) => context.budgetRenewals < BUDGET_RENEWALS_MAX,
       discardsCached: ({ context, event }) => event.type === 'TOKEN_DISCARDED' && event.token === context.cached?.value,
       ambiguousWritesLeft: ({ context }) => context.ambiguousWrites + 1 < AMBIGUOUS_WRITES_MAX,
       holdsNothing: ({ context }) => context.lease === undefined && context.pendingLease === undefined && context.issued === undefined,
       waitForNobody: ({ context }) =>
         context.decision?.kind === 'wait' && context.callersGone && context.lease === undefined && context.pendingLease === undefined && context.issued === undefined,
+      // Reading back our own release or failure record (a holder giving its lease up).
+      givingUp: ({ context }, params?: { intent: 'release' | 'record-failure' }) => {
+        const intent = context.pendingWrite?.intent;
+        return context.lease !== undefined && (params === undefined ? intent === 'release' || intent === 'record-failure' : intent === params.intent);
+      },
+      leaseStillOurs: ({ context, event }) => event.type === 'READ_OK' && event.record?.leaseId !== undefined && event.record.leaseId === context.lease?.id,
       readingBack: ({ context }) => context.pendingLease !== undefined || context.lease !== undefined || context.issued !== undefined,
       roundsLeft: ({ context }) => context.rounds < context.config.roundsMax,
       decided: ({ context }, params: { kind: Decision['kind'] }) => context.decision?.kind === params.kind,
@@ -380,6 +493,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       pendingLease: undefined,
       issued: undefined,
       issuerAttempts: 0,
+      budgetRenewals: 0,
       ambiguousWrites: 0,
       callersGone: false,
       leaseCounter: 0,
@@ -433,10 +547,23 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       [STATES.reading]: {
         entry: ['nextRequest', { type: 'readRecord', params: ({ context }) => ({ requestId: context.requestId, consistent: rules.consistentReads }) }],
         on: {
-          READ_OK: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'reportIfFenced', 'decideOnRecord'] },
+          READ_OK: [
+            // Reading back a release or failure record whose outcome was unknown: send it again while the
+            // item still names our lease (else it applied, or a takeover fenced us out: either way done).
+            { guard: and(['isCurrentRequest', { type: 'givingUp', params: { intent: 'release' as const } }, 'leaseStillOurs']), target: STATES.releasing, actions: ['stamp', 'rememberRead'] },
+            {
+              guard: and(['isCurrentRequest', { type: 'givingUp', params: { intent: 'record-failure' as const } }, 'leaseStillOurs']),
+              target: STATES.recordingFailure,
+              actions: ['stamp', 'rememberRead'],
+            },
+            { guard: and(['isCurrentRequest', 'givingUp']), target: STATES.failing, actions: ['stamp', 'rememberRead', 'dropLease'] },
+            { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
+          ],
           READ_FAILED: [
             // Reading back after an ambiguous write: retry after a poll rather than orphan a lease we may hold.
             { guard: and(['isCurrentRequest', 'readingBack', 'roundsLeft']), target: STATES.waiting, actions: ['stamp', 'retryReadBack'] },
+            // A holder giving up never resumes work on its lease: the lease runs out, the callers learn why it gave up.
+            { guard: and(['isCurrentRequest', 'givingUp']), target: STATES.failing, actions: ['stamp', 'dropLease'] },
             { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
           ],
         },
@@ -450,7 +577,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           { guard: { type: 'decided', params: { kind: 'take-over' } }, target: STATES.takingOver },
           { guard: 'waitForNobody', target: STATES.idle },
           { guard: { type: 'decided', params: { kind: 'wait' } }, target: STATES.waiting },
-          { guard: { type: 'decided', params: { kind: 'refresh' } }, target: STATES.refreshing },
+          { guard: and([{ type: 'decided', params: { kind: 'refresh' as const } }, 'issuerBudgetLeft']), target: STATES.refreshing },
+          { guard: and([{ type: 'decided', params: { kind: 'refresh' as const } }, 'budgetRenewalsLeft']), target: STATES.renewing, actions: ['countBudgetRenewal'] },
+          { guard: { type: 'decided', params: { kind: 'refresh' } }, target: STATES.releasing, actions: ['prepareSlowStoreRelease'] },
           { guard: { type: 'decided', params: { kind: 'publish' } }, target: STATES.publishing },
           { target: STATES.failing, actions: ['decisionFailure'] },
         ],
@@ -472,35 +601,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           CALLERS_GONE: { guard: 'holdsNothing', target: STATES.idle, actions: ['stamp', 'noteCallersGone'] },
         },
       },
-      [STATES.claiming]: {
-        entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],
-        on: {
-          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.refreshing, actions: ['stamp', 'confirmLease'] },
-          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
-          WRITE_AMBIGUOUS: onAmbiguousWrite,
-          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-        },
-      },
-      [STATES.takingOver]: {
-        entry: ['nextRequest', 'preparePendingLease', { type: 'writeRecord', params: writeParams }],
-        on: {
-          WRITE_APPLIED: {
-            guard: 'isCurrentRequest',
-            target: STATES.refreshing,
-            actions: [
-              'stamp',
-              {
-                type: 'reportTakeover',
-                params: ({ context }) => ({ staleHolder: (context.decision as Decision & { kind: 'take-over' }).staleHolder }),
-              },
-              'confirmLease',
-            ],
-          },
-          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
-          WRITE_AMBIGUOUS: onAmbiguousWrite,
-          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-        },
-      },
+      // Claiming and taking over differ only in the write `decide` prepared.
+      [STATES.claiming]: takingLease(),
+      [STATES.takingOver]: takingLease(),
       [STATES.refreshing]: {
         entry: [
           'nextRequest',
@@ -509,8 +612,8 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
             type: 'callIssuer',
             params: ({ context }) => {
               const lease = heldLease(context);
-              const stopAtMs = lease.startedAtMs + context.config.leaseMs * (1 - ISSUER_ABORT_MARGIN_FRACTION);
-              return { requestId: context.requestId, leaseId: lease.id, abortAfterMs: Math.max(0, Math.floor(stopAtMs - context.nowMs)) };
+              // Positive by construction: every way in checks `issuerBudgetLeft` first.
+              return { requestId: context.requestId, leaseId: lease.id, abortAfterMs: Math.floor(issuerBudgetMs(lease.startedAtMs, context.nowMs, context.config)) };
             },
           },
         ],
@@ -519,46 +622,21 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           ISSUE_REFUSED: { guard: 'isCurrentRequest', target: STATES.recordingFailure, actions: ['stamp', 'prepareFailureRecord'] },
           ISSUE_UNKNOWN: [
             { guard: and(['isCurrentRequest', 'issuerAttemptsLeft']), target: STATES.renewing, actions: ['stamp'] },
-            { guard: 'isCurrentRequest', target: STATES.releasing, actions: ['stamp'] },
+            { guard: 'isCurrentRequest', target: STATES.releasing, actions: ['stamp', 'prepareRelease'] },
           ],
         },
       },
       [STATES.renewing]: {
         entry: ['nextRequest', 'prepareRenew', { type: 'writeRecord', params: writeParams }],
-        on: {
-          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.refreshing, actions: ['stamp', 'confirmLease'] },
-          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'decideOnRecord'] },
-          WRITE_AMBIGUOUS: onAmbiguousWrite,
-          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-        },
+        on: { WRITE_APPLIED: toIssuer(['stamp', 'confirmLease']), ...leaseWriteOutcomes },
       },
       [STATES.publishing]: {
         entry: ['nextRequest', 'preparePublish', { type: 'writeRecord', params: writeParams }],
-        on: {
-          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.using, actions: ['stamp', 'adoptPublished'] },
-          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.deciding, actions: ['stamp', 'reportIfFenced', 'decideOnRecord'] },
-          WRITE_AMBIGUOUS: onAmbiguousWrite,
-          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'storeFailure'] },
-        },
+        on: { WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.using, actions: ['stamp', 'reportOwnPublish', 'adoptPublished'] }, ...leaseWriteOutcomes },
       },
-      [STATES.recordingFailure]: {
-        entry: ['nextRequest', { type: 'writeRecord', params: writeParams }],
-        on: {
-          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'rememberRecord', 'dropLease'] },
-          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-          WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-        },
-      },
-      [STATES.releasing]: {
-        entry: ['nextRequest', 'prepareRelease', { type: 'writeRecord', params: writeParams }],
-        on: {
-          WRITE_APPLIED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'rememberRecord', 'dropLease'] },
-          WRITE_REFUSED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-          WRITE_AMBIGUOUS: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-          WRITE_FAILED: { guard: 'isCurrentRequest', target: STATES.failing, actions: ['stamp', 'dropLease'] },
-        },
-      },
+      // Recording a refusal and releasing differ only in the write prepared on the way in.
+      [STATES.recordingFailure]: givingUpLease(),
+      [STATES.releasing]: givingUpLease(),
       [STATES.failing]: {
         entry: [{ type: 'failWaiters', params: ({ context }) => ({ failure: failureOf(context) }) }],
         always: [{ guard: 'cachedUsableAtLastEvent', target: STATES.using }, { target: STATES.idle }],
@@ -594,4 +672,47 @@ function writeParams({ context }: { context: MachineContext }): EffectParams['wr
 
 function failureOf(context: MachineContext): Failure {
   return context.failure ?? { kind: 'round-limit', message: 'the refresh ended without a usable token' };
+}
+
+/** The holder write a decision settles, when the instance held something a takeover could fence out. */
+function fencedIntent(context: MachineContext): FencedIntent | undefined {
+  if (context.issued !== undefined) return 'publish';
+  if (context.pendingWrite?.intent === 'renew' && (context.lease ?? context.pendingLease) !== undefined) return 'renew';
+  return undefined;
+}
+
+type Report = { [K in 'reportClaim' | 'reportTakeover' | 'reportPublished' | 'reportFenced']: { readonly type: K; readonly params: EffectParams[K] } }[
+  'reportClaim' | 'reportTakeover' | 'reportPublished' | 'reportFenced'
+];
+
+/**
+ * What a decision on the item tells about this instance's own writes: a pending claim or
+ * takeover won or lost, a token published, a holder write fenced out. Settled once: the
+ * decision clears the pending lease and the issued token it resolves.
+ */
+function decisionReports(context: MachineContext, record: TokenRecord | undefined, verdict: Verdict): Report[] {
+  const reports: Report[] = [];
+  const pending = context.pendingLease;
+  if (pending !== undefined && pending.id !== context.lease?.id) {
+    reports.push({ type: 'reportClaim', params: { intent: pending.takenBy, won: verdict.holder } });
+    if (verdict.holder && pending.takenBy === 'take-over') reports.push({ type: 'reportTakeover', params: { staleHolder: pending.staleHolder } });
+  }
+  const published = verdict.decision.kind === 'published';
+  if (published && context.issued !== undefined && record !== undefined) {
+    reports.push({ type: 'reportPublished', params: { generation: record.generation, token: context.issued.token } });
+  }
+  const intent = fencedIntent(context);
+  if (intent !== undefined && !verdict.holder && !published) reports.push({ type: 'reportFenced', params: { generation: record?.generation ?? 0, intent } });
+  return reports;
+}
+
+/** The alarm for a lease the wall-clock rule would have taken over while its holder was still at work. */
+function clockSkewAlarm(skew: NonNullable<Verdict['clockSkew']>, maxClockSkewMs: number): EffectParams['raiseAlarm'] {
+  return {
+    code: ALARM_CODES.clockSkew,
+    message:
+      `lease ${skew.leaseId} of ${skew.holder ?? 'another instance'} was still worked on ${skew.pastEndMs} ms after its stated end by this ` +
+      `instance's clock: this clock is probably more than maxClockSkewMs (${maxClockSkewMs} ms) ahead of the holder's (or the holder froze ` +
+      'past its lease). The lease was not taken over (leases first seen less than a lease ago are judged on this clock alone); check NTP.',
+  };
 }

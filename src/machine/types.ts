@@ -15,7 +15,14 @@ export interface LeaseView {
   /** Own-clock time the lease write was sent (the lease can only have started later). */
   readonly startedAtMs: number;
   readonly expiresAtMs: number;
+  /** How the lease was taken (a renewal keeps it): for stats and events, even when only a read-back confirms it. */
+  readonly takenBy: 'claim' | 'take-over';
+  /** The holder of the stale lease a takeover replaced (for operators and events only). */
+  readonly staleHolder: string | undefined;
 }
+
+/** Holder writes whose refusal means the lease was lost: a takeover fenced this instance out. */
+export type FencedIntent = EffectParams['reportFenced']['intent'];
 
 /** A lease seen in the item, and since when (own clock) it has stood unchanged. */
 export interface ObservedLease {
@@ -24,7 +31,22 @@ export interface ObservedLease {
   readonly sinceMs: number;
   /** The holder the item names (for operators and events only). */
   readonly holder: string | undefined;
+  /** The lease's stated end on its holder's clock (`leaseExpiresAtMs`), to explain a clock-skew alarm. */
+  readonly expiresAtMs: number | undefined;
 }
+
+/**
+ * Codes of the alarms the machine raises (the `alarm` event's `code`).
+ *
+ * - `FRESH_TOKEN_REJECTED`: a token published moments ago was rejected (another client may use
+ *   the same credentials).
+ * - `CLOCK_SKEW`: a lease looked expired by this instance's clock, yet its holder was still
+ *   working on it: this clock is probably more than `maxClockSkewMs` ahead of the holder's.
+ */
+export const ALARM_CODES = {
+  freshTokenRejected: 'FRESH_TOKEN_REJECTED',
+  clockSkew: 'CLOCK_SKEW',
+} as const satisfies Record<string, EffectParams['raiseAlarm']['code']>;
 
 /** Why waiting callers are failed. Plain data: the runtime turns it into an error class. */
 export type Failure =
@@ -81,6 +103,8 @@ export interface MachineContext {
   /** A token received from the issuer and not yet published. */
   readonly issued: { readonly token: string; readonly expiresAtMs?: number } | undefined;
   readonly issuerAttempts: number;
+  /** Renewals in a row made only to regain time for `POST /auth` (reset by an issuer call). */
+  readonly budgetRenewals: number;
   /** Writes with an unknown outcome in this episode (each is read back after a growing pause). */
   readonly ambiguousWrites: number;
   /** Every caller gave up (deadline or abort): stop polling unless this instance holds something. */
@@ -137,9 +161,15 @@ export interface EffectParams {
   startTimer: { readonly timerId: number; readonly delayMsMin: number; readonly delayMsMax: number };
   deliverToken: { readonly token: string; readonly generation: number; readonly issuedAtMs: number | undefined };
   failWaiters: { readonly failure: Failure };
-  raiseAlarm: { readonly code: string; readonly message: string };
-  reportFenced: { readonly generation: number };
+  raiseAlarm: { readonly code: 'FRESH_TOKEN_REJECTED' | 'CLOCK_SKEW'; readonly message: string };
+  /** A holder write was refused (or read back not applied) because the lease was no longer ours. */
+  reportFenced: { readonly generation: number; readonly intent: 'publish' | 'renew' | 'release' | 'record-failure' };
+  /** A lease this instance took over was confirmed (applied, or recognised on a read-back). */
   reportTakeover: { readonly staleHolder: string | undefined };
+  /** A claim or takeover was settled: won (applied, or recognised on a read-back) or not. */
+  reportClaim: { readonly intent: 'claim' | 'take-over'; readonly won: boolean };
+  /** A token this instance got from the issuer is stored (the publish applied, or a read-back found it). */
+  reportPublished: { readonly generation: number; readonly token: string };
 }
 
 /** Names of the effects. */

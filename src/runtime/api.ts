@@ -151,19 +151,27 @@ export interface CoordinatorStats {
   readonly cacheHits: number;
   /** Times your function threw `TokenRejectedError`. */
   readonly rejections: number;
-  /** Lease claims this instance won. */
+  /**
+   * Lease claims and takeovers this instance won: applied, or (after a lost answer) recognised
+   * when the item was read back.
+   */
   readonly claimsWon: number;
-  /** Lease claims that failed their condition (someone else was first). */
+  /** Lease claims and takeovers this instance did not win: someone else was first, or a read-back showed them not applied. */
   readonly claimsLost: number;
-  /** Stale leases this instance took over. */
+  /** Stale leases this instance took over (included in `claimsWon`). */
   readonly takeovers: number;
-  /** Writes of this instance refused because it no longer held the lease. */
+  /** Publishes of this instance refused because another instance had taken over its lease (included in `fencedWrites`). */
   readonly fencedPublishes: number;
+  /**
+   * Holder writes of this instance (publish, renew, release, record-failure) refused because
+   * another instance had taken over its lease. Each also emits a `fenced` event naming the write.
+   */
+  readonly fencedWrites: number;
   /** Store reads. */
   readonly storeReads: number;
   /** Store writes (applied or not). */
   readonly storeWrites: number;
-  /** Tokens this instance published. */
+  /** Tokens this instance published (including a publish whose answer was lost, recognised on a read-back). */
   readonly publishes: number;
   /** Alarms raised (e.g. a fresh token rejected). */
   readonly alarms: number;

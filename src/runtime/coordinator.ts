@@ -100,6 +100,7 @@ class Coordinator implements TokenCoordinator {
     claimsLost: 0,
     takeovers: 0,
     fencedPublishes: 0,
+    fencedWrites: 0,
     storeReads: 0,
     storeWrites: 0,
     publishes: 0,
@@ -269,10 +270,22 @@ class Coordinator implements TokenCoordinator {
         return this.#fail(effect.params.failure);
       case 'raiseAlarm':
         return this.#alarm(effect.params);
-      case 'reportFenced':
-        this.#stats.fencedPublishes += 1;
-        this.#options.logger.warn('baton: fenced out; discarding our token and adopting the stored one', { instanceId: this.instanceId });
-        return this.#emit({ type: 'fenced', instanceId: this.instanceId, atMs: this.#now(), intent: 'publish' });
+      case 'reportFenced': {
+        const { intent } = effect.params;
+        this.#stats.fencedWrites += 1;
+        if (intent === 'publish') this.#stats.fencedPublishes += 1;
+        this.#options.logger.warn(`baton: fenced out: our ${intent} was refused because another instance took over the lease; following the stored item`, {
+          instanceId: this.instanceId,
+          intent,
+        });
+        return this.#emit({ type: 'fenced', instanceId: this.instanceId, atMs: this.#now(), intent });
+      }
+      case 'reportClaim':
+        if (effect.params.won) this.#stats.claimsWon += 1;
+        else this.#stats.claimsLost += 1;
+        return;
+      case 'reportPublished':
+        return this.#published(effect.params.generation, effect.params.token);
       case 'reportTakeover':
         this.#stats.takeovers += 1;
         this.#options.logger.warn('baton: took over a stale refresh lease', { instanceId: this.instanceId, staleHolder: effect.params.staleHolder });
@@ -309,12 +322,9 @@ class Coordinator implements TokenCoordinator {
     this.#options.store.write(request).then(
       (outcome) => {
         this.#emit({ type: 'store-write', instanceId: this.instanceId, atMs: this.#now(), intent: request.intent, outcome: outcome.applied ? 'applied' : 'condition-failed' });
-        if (request.intent === 'claim' || request.intent === 'take-over') {
-          if (outcome.applied) this.#stats.claimsWon += 1;
-          else this.#stats.claimsLost += 1;
-        }
+        // Claims won or lost and tokens published are counted from the machine's reports, which also
+        // recognise a write whose answer was lost (the store's answer alone would miscount it).
         if (outcome.applied) {
-          if (request.intent === 'publish') this.#published(outcome.record.generation, request.set.token);
           this.#send({ type: 'WRITE_APPLIED', requestId: params.requestId, record: outcome.record, nowMs: this.#now() });
         } else {
           this.#send({ type: 'WRITE_REFUSED', requestId: params.requestId, current: outcome.current, nowMs: this.#now() });
@@ -335,9 +345,8 @@ class Coordinator implements TokenCoordinator {
     );
   }
 
-  #published(generation: number, token: string | undefined): void {
+  #published(generation: number, token: string): void {
     this.#stats.publishes += 1;
-    if (token === undefined) return;
     this.#emit({ type: 'token-published', instanceId: this.instanceId, atMs: this.#now(), generation, fingerprint: this.#fingerprint(token) });
   }
 

@@ -244,6 +244,7 @@ describe('webhook fuzz', () => {
       claimsLost: 0,
       takeovers: 0,
       fencedPublishes: 0,
+      fencedWrites: 0,
       storeReads: 0,
       storeWrites: 0,
       publishes: 0,

@@ -24,8 +24,8 @@ class Driver {
   snapshot: Snapshot;
   effects: Effect[] = [];
   readonly visited = new Set<string>();
-  constructor(instanceId = 'a') {
-    [this.snapshot] = initialTransition(batonMachine, { config, instanceId, nonce: 'n0', nowMs: 0 });
+  constructor(instanceId = 'a', overrides: Partial<ProtocolConfig> = {}) {
+    [this.snapshot] = initialTransition(batonMachine, { config: { ...config, ...overrides }, instanceId, nonce: 'n0', nowMs: 0 });
     this.visited.add(this.state);
   }
   get state(): string {
@@ -135,11 +135,40 @@ describe('the pure protocol machine', () => {
     expect(d.effect('writeRecord').params.request.condition).toEqual({ exists: true, generation: 4, leaseId: null });
   });
 
-  it('takes over at once a lease whose wall-clock expiry plus skew has passed', () => {
+  it('does not trust the wall clock alone: a lease expired by this clock but first seen now is watched for one lease, then taken over', () => {
+    // lease 1000, skew 100. The item's lease ended at 8_000 by its holder's clock; this clock says 10_000.
+    // Either the holder crashed long ago, or this clock runs ahead: only watching tells them apart.
     const d = new Driver();
     d.send({ type: 'TOKEN_NEEDED', nowMs: 10_000 });
-    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ leaseId: 'b#1', leaseExpiresAtMs: 8_000 }), nowMs: 10_000 });
+    const stale = record({ leaseId: 'b.x#1', leaseHolder: 'b', leaseExpiresAtMs: 8_000 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: stale, nowMs: 10_000 });
+    expect(d.state).toBe('waiting');
+    let now = 10_000;
+    for (let i = 0; i < 40 && d.state === 'waiting'; i += 1) {
+      now += 50;
+      d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: now });
+      d.send({ type: 'READ_OK', requestId: d.requestId, record: stale, nowMs: now });
+    }
+    // One lease of watching (not lease + skew: the wall clock agrees it is long over).
     expect(d.state).toBe('taking-over');
+    expect(now).toBe(11_000);
+    expect(d.effects.map((e) => e.type)).not.toContain('raiseAlarm');
+  });
+
+  it('a lease that looked expired by this clock but moved on while watched raises one CLOCK_SKEW alarm (and was not taken over)', () => {
+    // This clock runs 5 s ahead of the holder's: the fresh lease (ends at 6_000 by the holder's clock) looks long
+    // over at 10_000. The holder publishes 300 ms later: the wall-clock judgement was wrong.
+    const d = new Driver();
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 10_000 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 0, leaseId: 'b.x#1', leaseHolder: 'b', leaseExpiresAtMs: 6_000 }), nowMs: 10_000 });
+    expect(d.state).toBe('waiting');
+    d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: 10_300 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 1, token: 'T2', revision: 3 }), nowMs: 10_300 });
+    expect(d.state).toBe('using');
+    const alarm = d.effect('raiseAlarm').params;
+    expect(alarm.code).toBe('CLOCK_SKEW');
+    expect(alarm.message).toMatch(/lease b\.x#1 of b was still worked on 4300 ms after its stated end/);
+    expect(alarm.message).not.toContain('T2');
   });
 
   it('a fenced publish discards the token and adopts the stored one (I2)', () => {
@@ -173,6 +202,30 @@ describe('the pure protocol machine', () => {
     expect(d.state).toBe('refreshing');
   });
 
+  it('a read-back on the last round still recognises our lease: the round limit never forgets a held lease (I5a, explorer finding)', () => {
+    // roundsMax 2: the claim is round 1, the pause before the read-back round 2, so the read-back's
+    // decision is past the limit. It used to fail the callers and drop the lease the item names.
+    const d = new Driver('a', { roundsMax: 2 });
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: undefined, nowMs: 0 });
+    const leaseId = d.effect('writeRecord').params.request.set.leaseId!;
+    d.send({ type: 'WRITE_AMBIGUOUS', requestId: d.requestId, nowMs: 10 });
+    d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: 60 });
+    expect(d.snapshot.context.rounds).toBe(2);
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 0, leaseId, leaseExpiresAtMs: 1_000 }), nowMs: 70 });
+    expect(d.state).toBe('refreshing');
+    expect(d.snapshot.context.lease?.id).toBe(leaseId);
+    // Someone else's lease at the same point: the limit applies as before.
+    const e = new Driver('a', { roundsMax: 2 });
+    e.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    e.send({ type: 'READ_OK', requestId: e.requestId, record: undefined, nowMs: 0 });
+    e.send({ type: 'WRITE_AMBIGUOUS', requestId: e.requestId, nowMs: 10 });
+    e.send({ type: 'TIMER', timerId: e.snapshot.context.timerId, nowMs: 60 });
+    e.send({ type: 'READ_OK', requestId: e.requestId, record: record({ generation: 0, leaseId: 'b.x#1', leaseExpiresAtMs: 1_000 }), nowMs: 70 });
+    expect(e.state).toBe('idle');
+    expect(e.effect('failWaiters').params.failure.kind).toBe('round-limit');
+  });
+
   it('an ambiguous publish is read back; our own token in the item means published', () => {
     const d = new Driver();
     d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
@@ -204,6 +257,89 @@ describe('the pure protocol machine', () => {
     d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, revision: 3 }), nowMs: 910 });
     expect(d.state).toBe('idle');
     expect(d.effect('failWaiters').params.failure.kind).toBe('issuer-unavailable');
+  });
+
+  it('reports what a decision settles: a claim won on a read-back, a publish found on a read-back, a renew fenced out', () => {
+    // A claim whose answer was lost, recognised on the read-back: won (not lost).
+    const d = new Driver();
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: undefined, nowMs: 0 });
+    const leaseId = d.effect('writeRecord').params.request.set.leaseId!;
+    d.send({ type: 'WRITE_REFUSED', requestId: d.requestId, current: record({ generation: 0, leaseId }), nowMs: 10 });
+    expect(d.effect('reportClaim').params).toEqual({ intent: 'claim', won: true });
+    // The publish's answer is lost; the read-back finds our token: published.
+    d.send({ type: 'ISSUED', requestId: d.requestId, token: 'T1', nowMs: 100 });
+    d.send({ type: 'WRITE_AMBIGUOUS', requestId: d.requestId, nowMs: 110 });
+    d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: 160 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 1, token: 'T1', revision: 3 }), nowMs: 170 });
+    expect(d.effect('reportPublished').params).toEqual({ generation: 1, token: 'T1' });
+    // A renew refused because another instance took the lease over: fenced (intent renew).
+    const e = new Driver();
+    e.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    e.send({ type: 'READ_OK', requestId: e.requestId, record: undefined, nowMs: 0 });
+    const mine = e.effect('writeRecord').params.request.set.leaseId!;
+    e.send({ type: 'WRITE_APPLIED', requestId: e.requestId, record: record({ generation: 0, leaseId: mine }), nowMs: 1 });
+    expect(e.effect('reportClaim').params).toEqual({ intent: 'claim', won: true });
+    e.send({ type: 'ISSUE_UNKNOWN', requestId: e.requestId, nowMs: 500 });
+    expect(e.state).toBe('renewing');
+    e.send({ type: 'WRITE_REFUSED', requestId: e.requestId, current: record({ generation: 0, leaseId: 'b.x#1', leaseExpiresAtMs: 2_000, revision: 4 }), nowMs: 510 });
+    expect(e.effect('reportFenced').params).toEqual({ generation: 0, intent: 'renew' });
+    expect(e.state).toBe('waiting');
+  });
+
+  it('calls POST /auth only with lease time left: a claim answered late renews first; renewals that stay slow release the lease', () => {
+    // lease 1000 ms, abort at 80 %: a call needs ≥ 400 ms of its 800 ms budget. The claim is sent at 0
+    // and answered at 500: 300 ms left, so no call (it would be aborted almost at once) but a renewal.
+    const d = new Driver();
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: undefined, nowMs: 0 });
+    const leaseId = d.effect('writeRecord').params.request.set.leaseId!;
+    d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, leaseId }), nowMs: 500 });
+    expect(d.state).toBe('renewing');
+    expect(d.effects.map((e) => e.type)).not.toContain('callIssuer');
+    expect(d.effect('writeRecord').params.request).toMatchObject({ intent: 'renew', set: { leaseAcquiredAtMs: 500, leaseExpiresAtMs: 1_500 } });
+    // The renewal answers in 10 ms: the whole budget from the renewal's send, and no attempt was spent.
+    d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, leaseId, revision: 2 }), nowMs: 510 });
+    expect(d.state).toBe('refreshing');
+    expect(d.effect('callIssuer').params.abortAfterMs).toBe(790);
+    expect(d.snapshot.context.issuerAttempts).toBe(1);
+    // An unknown outcome, then renewals that each answer a lease later: two tries, then a plain release.
+    d.send({ type: 'ISSUE_UNKNOWN', requestId: d.requestId, nowMs: 600 });
+    let now = 600;
+    for (let i = 0; i < 3; i += 1) {
+      expect(d.state).toBe('renewing');
+      d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, leaseId, revision: 3 + i }), nowMs: (now += 1_000) });
+    }
+    expect(d.state).toBe('releasing');
+    const release = d.effect('writeRecord').params.request;
+    expect(release).toMatchObject({ intent: 'release', condition: { exists: true, leaseId }, set: {} });
+    d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, revision: 9 }), nowMs: now + 10 });
+    expect(d.effect('failWaiters').params.failure).toMatchObject({ kind: 'store', code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('an ambiguous release is read back: sent again while the item names our lease, done once it does not', () => {
+    const d = new Driver('a', { issuerAttemptsMax: 1 });
+    d.send({ type: 'TOKEN_NEEDED', nowMs: 0 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: undefined, nowMs: 0 });
+    const leaseId = d.effect('writeRecord').params.request.set.leaseId!;
+    const leased = record({ generation: 0, leaseId, leaseExpiresAtMs: 1_000 });
+    d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: leased, nowMs: 1 });
+    d.send({ type: 'ISSUE_UNKNOWN', requestId: d.requestId, nowMs: 100 });
+    expect(d.state).toBe('releasing');
+    const release = d.effect('writeRecord').params.request;
+    d.send({ type: 'WRITE_AMBIGUOUS', requestId: d.requestId, nowMs: 110 });
+    expect(d.state).toBe('waiting');
+    d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: 160 });
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: leased, nowMs: 170 });
+    expect(d.state).toBe('releasing');
+    expect(d.effect('writeRecord').params.request).toEqual(release);
+    d.send({ type: 'WRITE_AMBIGUOUS', requestId: d.requestId, nowMs: 180 });
+    d.send({ type: 'TIMER', timerId: d.snapshot.context.timerId, nowMs: 300 });
+    // Gone from the item (our release applied, or a takeover): nothing more to do; the callers learn why.
+    d.send({ type: 'READ_OK', requestId: d.requestId, record: record({ generation: 0, revision: 2, failureCode: 'ISSUER_UNAVAILABLE', backoffUntilMs: 1_100 }), nowMs: 310 });
+    expect(d.state).toBe('idle');
+    expect(d.effect('failWaiters').params.failure.kind).toBe('issuer-unavailable');
+    expect(d.snapshot.context.lease).toBeUndefined();
   });
 
   it('refused credentials: record the failure with a back-off and fail waiters; then fail fast (S8)', () => {

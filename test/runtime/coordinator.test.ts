@@ -5,10 +5,12 @@ import {
   InvalidOptionsError,
   IssuerRefusedError,
   IssuerUnavailableError,
+  StoreUnavailableError,
   TokenRejectedError,
   TokenUnavailableError,
 } from '../../src/runtime/errors.js';
 import { MemoryTokenStore } from '../../src/runtime/memory-store.js';
+import { VirtualTime } from '../support/virtual-time.js';
 import { SECRET, World, tokenOf } from '../support/world.js';
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -244,6 +246,150 @@ describe('coordinator on a memory store, in virtual time', () => {
     expect(world.coordinators[0]!.stats().fencedPublishes).toBe(1);
     expect(world.store.snapshot()?.token).toBe(world.acceptedToken());
     expect(world.api.stats().messagesAccepted).toBe(2);
+  });
+});
+
+describe('stats and events count what the item shows', () => {
+  it('a holder fenced out on its renew counts as fenced (fencedWrites, a `fenced` event with intent renew), not as a fenced publish', async () => {
+    // Expected: i0's first POST /auth fails (500) and it renews its lease; just before the renew lands,
+    // another holder takes the lease over. The renew is refused: fencedWrites 1, fencedPublishes 0, one
+    // `fenced` event naming the renew. i0 then waits out the foreign lease (nobody works on it), takes it
+    // over and delivers.
+    const world = new World({ instances: 1, coordinator: { leaseMs: 2_000 } });
+    world.api.authMode = 'error-500';
+    world.listeners.push((event) => {
+      if (event.type !== 'issuer-call' || event.outcome !== 'unknown') return;
+      world.api.authMode = 'ok';
+      const leaseId = world.store.snapshot()?.leaseId;
+      if (leaseId === undefined) throw new Error('no lease to take over');
+      void world.store.write({
+        intent: 'take-over',
+        condition: { exists: true, leaseId },
+        set: { leaseId: 'other.n#1', leaseHolder: 'other', leaseAcquiredAtMs: world.time.nowMs, leaseExpiresAtMs: world.time.nowMs + 2_000 },
+        remove: [],
+      });
+    });
+    const outcome = await world.time.settle(world.send(0, 'm'));
+    expect(outcome.ok).toBe(true);
+    expect(world.coordinators[0]!.stats()).toMatchObject({ fencedWrites: 1, fencedPublishes: 0, takeovers: 1, claimsWon: 2, publishes: 1 });
+    expect(world.events.filter((e) => e.type === 'fenced')).toMatchObject([{ type: 'fenced', intent: 'renew' }]);
+  });
+
+  it('a publish fenced out counts in both fencedPublishes and fencedWrites', async () => {
+    const world = new World({ instances: 2, authMs: 300, coordinator: { leaseMs: 2_000 } });
+    world.faults[0]!.stallIssuerMs = 3_000 + 1_000;
+    const sends = [world.send(0, 'stalled')];
+    await world.time.run({ untilMs: world.time.nowMs + 50 });
+    sends.push(world.send(1, 'other'));
+    expect((await world.time.settle(Promise.all(sends))).ok).toBe(true);
+    expect(world.coordinators[0]!.stats()).toMatchObject({ fencedPublishes: 1, fencedWrites: 1 });
+    expect(world.events.filter((e) => e.type === 'fenced')).toMatchObject([{ type: 'fenced', intent: 'publish' }]);
+  });
+});
+
+describe('POST /auth only with lease time left (a renew slower than the lease)', () => {
+  const LEASE_MS = 2_000;
+
+  /** One instance on virtual time; its first POST /auth fails (500); its first `slowRenews` renewals take 1.2 leases. */
+  function slowRenewWorld(slowRenews: number) {
+    const time = new VirtualTime();
+    let renews = 0;
+    const store = new MemoryTokenStore({
+      beforeOperation: (_operation, request) => time.sleep(request?.intent === 'renew' && renews++ < slowRenews ? LEASE_MS * 1.2 : 5),
+    });
+    const issuer = { calls: 0, aborted: 0, signalsAbortedAtCall: 0 };
+    const coordinator = createTokenCoordinator({
+      store,
+      leaseMs: LEASE_MS,
+      clock: time.clock(),
+      scheduler: time.scheduler,
+      random: () => 0.5,
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      issueToken: async ({ signal }) => {
+        issuer.calls += 1;
+        if (signal.aborted) issuer.signalsAbortedAtCall += 1;
+        try {
+          await time.sleep(100, signal);
+        } catch (error) {
+          issuer.aborted += 1;
+          throw error;
+        }
+        if (issuer.calls === 1) throw new Error('POST /auth answered 500');
+        return { token: `token-${issuer.calls}` };
+      },
+    });
+    const call = coordinator.withToken(async (token) => token, { deadlineMs: time.nowMs + 20_000 });
+    return { time, store, issuer, coordinator, call };
+  }
+
+  it('renews again instead of calling the issuer with no time left: no aborted call, no fleet-wide pause', async () => {
+    // Expected: 500 → renew (answered after 1.2 leases: no budget left) → renew again (fast) → POST /auth
+    // with a fresh budget → published. 2 POST /auth, none aborted, no ISSUER_UNAVAILABLE recorded.
+    // Before the fix: the second POST /auth got abortAfterMs 0, was aborted at once and counted as an
+    // unknown outcome.
+    const world = slowRenewWorld(1);
+    const outcome = await world.time.settle(world.call);
+    expect(outcome.ok && outcome.value).toBe('token-2');
+    expect(world.issuer).toEqual({ calls: 2, aborted: 0, signalsAbortedAtCall: 0 });
+    expect(world.store.snapshot()).toMatchObject({ token: 'token-2', generation: 1 });
+    expect(world.store.snapshot()?.failureCode).toBeUndefined();
+    expect(world.store.history().filter((entry) => entry.request.intent === 'renew')).toHaveLength(2);
+  });
+
+  it('a store slower than the lease on every renewal: the lease is released without a pause, callers get StoreUnavailableError', async () => {
+    // Expected: 500 → three renewals, each answered after 1.2 leases → release (lease fields only, no
+    // failure fields or back-off: the issuer was not the problem). Before the fix: three POST /auth, two
+    // aborted at once, and a fleet-wide ISSUER_UNAVAILABLE pause.
+    const world = slowRenewWorld(Number.POSITIVE_INFINITY);
+    const outcome = await world.time.settle(world.call);
+    expect(!outcome.ok && outcome.error).toBeInstanceOf(StoreUnavailableError);
+    expect((outcome as { error: Error }).error.message).toMatch(/slower than the refresh lease allows/);
+    expect(world.issuer).toEqual({ calls: 1, aborted: 0, signalsAbortedAtCall: 0 });
+    const item = world.store.snapshot();
+    expect(item?.leaseId).toBeUndefined();
+    expect(item?.failureCode).toBeUndefined();
+    expect(item?.backoffUntilMs).toBeUndefined();
+    expect(world.store.history().map((entry) => entry.request.intent)).toEqual(['claim', 'renew', 'renew', 'renew', 'release']);
+  });
+});
+
+describe('an ambiguous release or failure record is read back', () => {
+  it.each([
+    ['release', 'POST /auth answers 500 three times', IssuerUnavailableError, 'ISSUER_UNAVAILABLE'],
+    ['record-failure', 'POST /auth refuses the credentials', IssuerRefusedError, 'ISSUER_REFUSED'],
+  ] as const)('a %s that never reached the store (%s) is sent again: the lease does not stay until stale', async (intent, _why, errorClass, failureCode) => {
+    // Expected: the first `intent` write fails before reaching the store (outcome unknown to the instance);
+    // after a pause the instance reads the item back, finds its lease still there and sends the write
+    // again. The item ends without a lease and with the failure recorded; callers get the issuer's error.
+    // Before the fix: the instance gave up at once and its lease stayed in the item for a whole lease.
+    const time = new VirtualTime();
+    let dropped = 0;
+    const store = new MemoryTokenStore({
+      beforeOperation: (_operation, request) => {
+        if (request?.intent === intent && dropped++ === 0) throw new StoreUnavailableError('injected: the request never reached the store');
+        return time.sleep(5);
+      },
+    });
+    const coordinator = createTokenCoordinator({
+      store,
+      clock: time.clock(),
+      scheduler: time.scheduler,
+      random: () => 0.5,
+      logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      issueToken: async () => {
+        await time.sleep(50);
+        if (intent === 'record-failure') throw new IssuerRefusedError('POST /auth answered 401', { status: 401 });
+        throw new Error('POST /auth answered 500');
+      },
+    });
+    const outcome = await time.settle(coordinator.withToken(async (token) => token));
+    expect(!outcome.ok && outcome.error).toBeInstanceOf(errorClass);
+    expect(dropped).toBe(2);
+    const item = store.snapshot();
+    expect(item?.leaseId).toBeUndefined();
+    expect(item?.failureCode).toBe(failureCode);
+    expect(store.history().filter((entry) => entry.request.intent === intent)).toHaveLength(1);
+    expect(coordinator.state()).toBe('idle');
   });
 });
 

@@ -23,6 +23,9 @@ export const DEFAULT_FC_SEED = 20_240_601;
 /** The seed from `FC_SEED` (fixed by default, `random` for a fresh one). */
 export const FC_SEED: number = parseSeed(process.env['FC_SEED']);
 
+/** Whether `FC_SEED` was given (a property with its own default seed then uses it instead). */
+export const FC_SEED_GIVEN: boolean = nonEmpty(process.env['FC_SEED']) !== undefined;
+
 /** `FC_PATH`, if set. */
 export const FC_PATH: string | undefined = nonEmpty(process.env['FC_PATH']);
 
@@ -75,7 +78,7 @@ export function fcParameters<T>(name: string, defaultRuns: number, extra: Parame
   if (!announced.has(name)) {
     announced.add(name);
     const path = FC_PATH === undefined ? '' : ` FC_PATH=${FC_PATH}`;
-    console.log(`[sim] ${name}: ${PROTOCOL_NAME}, FC_SEED=${FC_SEED} FC_RUNS=${numRuns}${path}`);
+    console.log(`[sim] ${name}: ${PROTOCOL_NAME}, FC_SEED=${extra.seed ?? FC_SEED} FC_RUNS=${numRuns}${path}`);
   }
   return {
     seed: FC_SEED,

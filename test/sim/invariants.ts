@@ -202,13 +202,27 @@ function waitStreaks(history: SimHistory): Map<string, Interval[]> {
   return streaks;
 }
 
+/** How far `instance`'s clock was set back within [fromMs, toMs] (its own-clock timers run that much longer). */
+function clockSetBackWithin(history: SimHistory, instanceId: string, fromMs: number, toMs: number): number {
+  const offsets = history.instances.find((candidate) => candidate.id === instanceId)?.offsets ?? [];
+  let total = 0;
+  for (let i = 1; i < offsets.length; i += 1) {
+    const [before, after] = [offsets[i - 1], offsets[i]];
+    if (before === undefined || after === undefined || after.atMs < fromMs || after.atMs > toMs) continue;
+    total += Math.max(0, before.offsetMs - after.offsetMs);
+  }
+  return total;
+}
+
 /**
  * I5 — no deadlock: a waiting instance leaves `waiting` soon after the lease it waits for is gone
  * or stale, even if its holder crashed or froze. Versions of the item are replayed from the store
  * history; while a version has no lease the waiter must leave within one poll plus a read round
- * trip; while it holds a lease, within that plus lease + 2 × maxClockSkewMs after the holder set the
- * lease. (Online, the harness also reports an instance waiting for its own lease.) Applies only
- * when latencies are bounded and skew is within tolerance.
+ * trip; while it holds a lease, within that plus lease + maxClockSkewMs after the waiter first saw
+ * that version (at most one poll and a read after the version or the streak began): a lease first
+ * seen less than a lease ago is judged on the waiter's own clock alone, so a cold waiter meeting a
+ * lease abandoned long ago waits one lease too. (Online, the harness also reports an instance
+ * waiting for its own lease.) Applies only when latencies are bounded and skew is within tolerance.
  */
 export function checkI5(history: SimHistory): Violation[] {
   if (!history.boundedTiming || !history.skewWithinTolerance) return [];
@@ -236,8 +250,9 @@ export function checkI5(history: SimHistory): Violation[] {
       for (const version of versions) {
         if (version.toMs <= streak.fromMs || version.fromMs >= streak.toMs) continue;
         const startMs = Math.max(version.fromMs, streak.fromMs);
-        const freeAtMs = version.leaseId === undefined ? startMs : Math.max(startMs, version.leaseSetAtMs + leaseMs + 2 * maxClockSkewMs);
-        const frozenMs = frozenWithin(history, instance, streak.fromMs, streak.toMs, { stalls: true });
+        const freeAtMs = version.leaseId === undefined ? startMs : startMs + slackMs + leaseMs + maxClockSkewMs;
+        const frozenMs =
+          frozenWithin(history, instance, streak.fromMs, streak.toMs, { stalls: true }) + clockSetBackWithin(history, instance, streak.fromMs, streak.toMs);
         const mustLeaveByMs = freeAtMs + slackMs + frozenMs;
         if (mustLeaveByMs < Math.min(version.toMs, streak.toMs)) {
           const what = version.leaseId === undefined ? 'the item holds no lease' : `lease ${version.leaseId} is stale`;

@@ -45,9 +45,10 @@ export const SIM_PROPERTIES = {
     invariants: ['I2', 'I3', 'I4', 'I6', 'I7', 'I8'],
   },
   /**
-   * Opt-in probe (`SIM_PERSISTENT_SKEW=1`): the beyond-tolerance skew never goes away. Documents a
-   * known limitation: a clock ahead by more than a lease takes over every fresh lease at once, and
-   * the late `POST /auth` of the holder it displaced may kill the published token, round after round.
+   * The beyond-tolerance skew never goes away (no NTP resync). Was a known limitation: a clock
+   * ahead by more than a lease took over every fresh lease at once (wall-clock staleness rule), and
+   * the late `POST /auth` of the holder it displaced killed the published token, round after round.
+   * A lease first seen less than a lease ago is now judged on the observer's own clock.
    */
   persistentSkew: {
     name: 'skew beyond tolerance that persists: the fleet still converges within the settle rounds',

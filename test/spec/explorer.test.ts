@@ -58,13 +58,16 @@ describe('the exhaustive explorer on the real protocol', () => {
     expect(report.states).toBeGreaterThan(explore({ instances: 2 }).states);
   });
 
-  // Known finding, reported: decide() applies the round limit before recognising the instance's own lease, so an
-  // episode whose read-back after an ambiguous write is its last round forgets a lease it holds (I5a). Reachable
-  // with the model's short episodes (roundsMax 4); production's roundsMax (hundreds) makes it rare, not impossible.
-  // Flip to `it` once src/machine/decide.ts checks the round limit after rules 1–2.
-  it.fails('N=2, roundsMax 4: a read-back on the last round keeps the lease it recognises (KNOWN BUG, see report)', () => {
-    const report = explore({ instances: 2, roundsMax: 4 });
-    expect(report.violations, explain(report)).toEqual([]);
+  // Regression (was a known finding): decide() applied the round limit before recognising the instance's own lease,
+  // so an episode whose read-back after an ambiguous write was its last round forgot a lease it held (I5a,
+  // forgotten-lease). Reachable with the model's short episodes; production's roundsMax (hundreds) made it rare.
+  // Rules 1–2 now come before the round limit.
+  it('N=2, roundsMax 2–4: a read-back on the last round keeps the lease it recognises (I5a)', () => {
+    for (const roundsMax of [2, 3, 4]) {
+      const report = explore({ instances: 2, roundsMax });
+      expect(report.violations, `roundsMax ${roundsMax}: ${explain(report)}`).toEqual([]);
+      expect(report.complete).toBe(true);
+    }
   });
 
   it('N=3, the CI-sized space of `npm run verify`: every invariant holds', { timeout: 240_000 }, () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteItemCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue, DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,10 @@ import { MemoryTokenStore } from '../../src/runtime/memory-store.js';
 import { fromAttributeMap } from '../../src/runtime/record-codec.js';
 import { createTokenTable } from '../../src/runtime/table.js';
 import type { MakeStore, StoreFixture } from './contract.js';
+
+/** Polls of a raw test table's status before giving up, and the pause between them. */
+const RAW_TABLE_ACTIVE_POLLS_MAX = 200;
+const RAW_TABLE_POLL_INTERVAL_MS = 50;
 
 /**
  * What the DynamoDB engines (dynalite, DynamoDB Local, real DynamoDB) share in the store tests:
@@ -165,6 +169,14 @@ export class DynamoDBEngine {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // Engines create tables asynchronously (dynalite: CREATING for a while, slower under load);
+    // until ACTIVE, item calls answer "not found", which is not what the tests are about.
+    for (let poll = 0; poll < RAW_TABLE_ACTIVE_POLLS_MAX; poll += 1) {
+      const { Table } = await this.client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') return;
+      await new Promise((resolve) => setTimeout(resolve, RAW_TABLE_POLL_INTERVAL_MS));
+    }
+    throw new Error(`table ${tableName} did not become ACTIVE within ${RAW_TABLE_ACTIVE_POLLS_MAX * RAW_TABLE_POLL_INTERVAL_MS} ms`);
   }
 
   async deleteTrackedItems(): Promise<void> {

@@ -55,6 +55,16 @@ export const ISSUER_BUDGET_MIN_FRACTION = 0.5;
  * slower than the lease allows: the holder releases its lease and fails its callers.
  */
 export const BUDGET_RENEWALS_MAX = 2;
+/**
+ * A follower that predicts when the holder publishes (from the last refresh it saw) polls this
+ * fraction of `pollMs` after that moment: the publish write itself takes a store round trip.
+ */
+export const EXPECTED_PUBLISH_MARGIN_FRACTION = 0.15;
+/**
+ * After the predicted publish, polls come this fraction of `pollMs` apart, for one `pollMs`;
+ * then the normal pace resumes (the prediction was wrong: the issuer is slower this time).
+ */
+export const FAST_POLL_FRACTION = 0.25;
 /** Shortest poll delay, as a fraction of `pollMs`. */
 export const POLL_JITTER_MIN_FRACTION = 0.75;
 /** Longest poll delay, as a fraction of `pollMs`. */

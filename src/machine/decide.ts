@@ -1,4 +1,4 @@
-import { POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION } from './config.js';
+import { EXPECTED_PUBLISH_MARGIN_FRACTION, FAST_POLL_FRACTION, POLL_JITTER_MAX_FRACTION, POLL_JITTER_MIN_FRACTION } from './config.js';
 import { adoptable, backoffActive, cachedUsable } from './predicates.js';
 import type { TokenRecord, WriteRequest } from './record.js';
 import { ISSUER_UNAVAILABLE_CODE } from './record.js';
@@ -22,6 +22,8 @@ export interface Verdict {
    * live lease. The clocks disagree by more than `maxClockSkewMs` (or the holder froze).
    */
   readonly clockSkew: { readonly leaseId: string; readonly holder: string | undefined; readonly pastEndMs: number } | undefined;
+  /** How long the refresh of the lease this instance was watching took, when the item just showed its token. */
+  readonly refreshMs: number | undefined;
 }
 
 /**
@@ -46,7 +48,7 @@ export interface Verdict {
 export function decide(context: MachineContext, record: TokenRecord | undefined, nowMs: number, rules: ProtocolRules = PROTOCOL_RULES): Verdict {
   const observed = observeLease(context.observed, record, nowMs);
   const mine = context.pendingLease ?? context.lease;
-  const base = { observed, fenced: false, holder: false, clockSkew: skewShown(context, record, observed, nowMs) };
+  const base = { observed, fenced: false, holder: false, clockSkew: skewShown(context, record, observed, nowMs), refreshMs: refreshShown(context, record) };
 
   // Rules 1–2 come before the round limit: an episode that gives up must never forget a lease it
   // holds or a token it published (everyone else would wait a whole lease on nobody). What follows
@@ -75,11 +77,37 @@ export function decide(context: MachineContext, record: TokenRecord | undefined,
   return verdict(claim(context, record, nowMs, rules));
 }
 
-/** Keeps the first own-clock sighting of an unchanged lease; a new lease or any write restarts it. */
+/**
+ * Keeps the first own-clock sighting of an unchanged lease; a new lease or any write restarts it
+ * (a renewal of the same lease keeps when the lease was first taken, for timing polls only).
+ */
 function observeLease(previous: ObservedLease | undefined, record: TokenRecord | undefined, nowMs: number): ObservedLease | undefined {
   if (record?.leaseId === undefined) return undefined;
   if (previous !== undefined && previous.leaseId === record.leaseId && previous.revision === record.revision) return previous;
-  return { leaseId: record.leaseId, revision: record.revision, sinceMs: nowMs, holder: record.leaseHolder, expiresAtMs: record.leaseExpiresAtMs };
+  const acquiredAtMs = previous?.leaseId === record.leaseId ? previous.acquiredAtMs : record.leaseAcquiredAtMs;
+  return { leaseId: record.leaseId, revision: record.revision, sinceMs: nowMs, holder: record.leaseHolder, expiresAtMs: record.leaseExpiresAtMs, acquiredAtMs };
+}
+
+/**
+ * How long a refresh took on its holder's clock, from taking the lease to the token issued;
+ * undefined when the times do not fit (no publish in between, or not within a lease).
+ *
+ * @example
+ * ```ts
+ * refreshDurationMs(1_000, 1_320, 10_000); // 320
+ * ```
+ */
+export function refreshDurationMs(acquiredAtMs: number | undefined, issuedAtMs: number | undefined, leaseMs: number): number | undefined {
+  if (acquiredAtMs === undefined || issuedAtMs === undefined) return undefined;
+  const durationMs = issuedAtMs - acquiredAtMs;
+  return durationMs >= 0 && durationMs <= leaseMs ? durationMs : undefined;
+}
+
+/** The duration of the refresh this instance was watching, once the item shows its token (the lease gone). */
+function refreshShown(context: MachineContext, record: TokenRecord | undefined): number | undefined {
+  const watched = context.observed;
+  if (watched === undefined || record?.token === undefined || record.leaseId === watched.leaseId) return undefined;
+  return refreshDurationMs(watched.acquiredAtMs, record.tokenIssuedAtMs, context.config.leaseMs);
 }
 
 /**
@@ -117,14 +145,40 @@ function leaseIsStale(context: MachineContext, record: TokenRecord, observed: Ob
   return watchedMs >= leaseMs && record.leaseExpiresAtMs !== undefined && nowMs >= record.leaseExpiresAtMs + maxClockSkewMs;
 }
 
+/**
+ * A follower's next poll. Normally `pollMs` ± jitter. When it can predict the publish (it saw how
+ * long the last refresh took), it aims a poll just after that moment if it comes before the normal
+ * poll, and polls faster for one `pollMs` after it: followers learn the token within a few store
+ * round trips of the publish, with no more reads than the normal pace. A wrong prediction costs a
+ * few fast reads, never a longer sleep. Never sleeps past the moment the lease would count as
+ * stale: a crashed holder is replaced promptly.
+ */
 function wait(context: MachineContext, observed: ObservedLease, nowMs: number, rules: ProtocolRules): Decision {
   const { pollMs, leaseMs, maxClockSkewMs } = context.config;
-  // Never sleep past the moment the lease would count as stale: a crashed holder is replaced promptly.
   const staleAtMs = rules.takeOver ? observed.sinceMs + leaseMs + maxClockSkewMs : Number.POSITIVE_INFINITY;
   const untilStaleMs = Math.max(1, staleAtMs - nowMs);
-  const delayMsMax = Math.min(Math.round(pollMs * POLL_JITTER_MAX_FRACTION), untilStaleMs);
-  const delayMsMin = Math.min(Math.round(pollMs * POLL_JITTER_MIN_FRACTION), delayMsMax);
+  const [paceMsMin, paceMsMax] = pollWindow(context, observed, nowMs);
+  const delayMsMax = Math.min(paceMsMax, untilStaleMs);
+  const delayMsMin = Math.min(paceMsMin, delayMsMax);
   return { kind: 'wait', delayMsMin, delayMsMax };
+}
+
+/** `[min, max]` delay of the next poll before the staleness clamp (see {@link wait}). */
+function pollWindow(context: MachineContext, observed: ObservedLease, nowMs: number): readonly [number, number] {
+  const { pollMs } = context.config;
+  const normal = [Math.round(pollMs * POLL_JITTER_MIN_FRACTION), Math.round(pollMs * POLL_JITTER_MAX_FRACTION)] as const;
+  const expectedMs = context.refreshMsSeen;
+  if (expectedMs === undefined || observed.acquiredAtMs === undefined) return normal;
+  // On this clock the lease began no later than its first sighting (the holder's clock may run ahead).
+  const startedAtMs = Math.min(observed.acquiredAtMs, observed.sinceMs);
+  const pollAtMs = startedAtMs + expectedMs + Math.round(pollMs * EXPECTED_PUBLISH_MARGIN_FRACTION);
+  const fastMs = Math.max(1, Math.round(pollMs * FAST_POLL_FRACTION));
+  if (nowMs < pollAtMs) {
+    const untilMs = pollAtMs - nowMs;
+    return untilMs < normal[0] ? [untilMs, untilMs + Math.round(fastMs * (POLL_JITTER_MAX_FRACTION - POLL_JITTER_MIN_FRACTION))] : normal;
+  }
+  if (nowMs < pollAtMs + pollMs) return [Math.round(fastMs * POLL_JITTER_MIN_FRACTION), Math.round(fastMs * POLL_JITTER_MAX_FRACTION)];
+  return normal;
 }
 
 function nextLease(context: MachineContext, nowMs: number, takenBy: LeaseView['takenBy'], staleHolder: string | undefined): LeaseView {

@@ -9,7 +9,7 @@ import {
   POLL_JITTER_MIN_FRACTION,
   UNAVAILABLE_BACKOFF_BASE_MS,
 } from './config.js';
-import { decide } from './decide.js';
+import { decide, refreshDurationMs } from './decide.js';
 import { cachedUsable, proactiveDue } from './predicates.js';
 import { FAILURE_FIELDS, ISSUER_REFUSED_CODE, ISSUER_UNAVAILABLE_CODE, LEASE_FIELDS } from './record.js';
 import { PROTOCOL_RULES } from './rules.js';
@@ -221,6 +221,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           rounds: context.rounds + 1,
           decision: verdict.decision,
           observed: verdict.observed,
+          refreshMsSeen: verdict.refreshMs ?? context.refreshMsSeen,
           lease,
           pendingLease: undefined,
           issued: verdict.fenced || !verdict.holder ? (verdict.decision.kind === 'published' ? context.issued : undefined) : context.issued,
@@ -236,6 +237,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           rounds: context.rounds + 1,
           decision: verdict.decision,
           observed: verdict.observed,
+          refreshMsSeen: verdict.refreshMs ?? context.refreshMsSeen,
           lease: verdict.holder ? context.lease : undefined,
           issued: verdict.holder || verdict.decision.kind === 'published' ? context.issued : undefined,
         };
@@ -322,6 +324,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           },
           issued: undefined,
           lease: undefined,
+          refreshMsSeen: refreshDurationMs(context.lease?.startedAtMs, record.tokenIssuedAtMs, context.config.leaseMs) ?? context.refreshMsSeen,
         };
       }),
       prepareRenew: assign(({ context }) => {
@@ -489,6 +492,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       rounds: 0,
       record: undefined,
       observed: undefined,
+      refreshMsSeen: undefined,
       lease: undefined,
       pendingLease: undefined,
       issued: undefined,

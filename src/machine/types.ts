@@ -33,6 +33,11 @@ export interface ObservedLease {
   readonly holder: string | undefined;
   /** The lease's stated end on its holder's clock (`leaseExpiresAtMs`), to explain a clock-skew alarm. */
   readonly expiresAtMs: number | undefined;
+  /**
+   * When the lease was first taken, on its holder's clock (`leaseAcquiredAtMs` at the first
+   * sighting; kept across renewals of the same lease): to time polls around the expected publish.
+   */
+  readonly acquiredAtMs: number | undefined;
 }
 
 /**
@@ -103,6 +108,12 @@ export interface MachineContext {
   /** A token received from the issuer and not yet published. */
   readonly issued: { readonly token: string; readonly expiresAtMs?: number } | undefined;
   readonly issuerAttempts: number;
+  /**
+   * How long the last refresh this instance saw took, on its holder's clock (lease taken to
+   * token issued), at most `leaseMs`; undefined until one was seen. Followers aim a poll just
+   * after the publish it predicts (never waiting longer than a normal poll for it).
+   */
+  readonly refreshMsSeen: number | undefined;
   /** Renewals in a row made only to regain time for `POST /auth` (reset by an issuer call). */
   readonly budgetRenewals: number;
   /** Writes with an unknown outcome in this episode (each is read back after a growing pause). */

@@ -22,8 +22,9 @@ export const EXPIRY_TRAFFIC_LEAD_MS = 1_000;
 /** An incident that has not settled this long after it happened is closed as unsettled. */
 export const WINDOW_MS_MAX = 20_000;
 /**
- * `slow-issuer` closes its incidents sooner: no strategy settles while every `POST /auth`
- * outlives the lease, and a longer window only multiplies failed messages (and run time).
+ * `slow-issuer` closes its incidents sooner: a strategy that aborts or overtakes a `POST /auth`
+ * outliving the lease never settles, and a longer window only multiplies failed messages (and
+ * run time). Baton's heartbeats settle it in about one slow call.
  */
 export const SLOW_ISSUER_WINDOW_MS_MAX = 10_000;
 /** Settled also means no `POST /auth` started for this long (a stampede can pause between rounds). */
@@ -94,8 +95,7 @@ export async function runVirtualScenario(strategyName: SharedStrategyName, scena
   const runSeed = deriveSeed(options.seed, strategyName, scenario, instances);
   const world = new VirtualWorld({
     seed: runSeed,
-    // The issuer turns slow only after the warm-up: with a lease shorter than the call, the
-    // fleet could not even get its first token (which is the point of the scenario).
+    // The issuer turns slow only after the warm-up: the incident, not the cold start, is measured.
     authMs: options.authMs,
     ddbMs: options.ddbMs,
     ...(scenario === 'token-expiry' ? { tokenTtlMs: TOKEN_TTL_MS } : {}),

@@ -86,10 +86,11 @@ function contextKey(c: MachineContext): string {
   const lease = c.lease === undefined ? '-' : `${leaseKey(c.lease.id)}/${t(c.lease.startedAtMs)}/${t(c.lease.expiresAtMs)}`;
   const pending = c.pendingLease === undefined ? '-' : `${leaseKey(c.pendingLease.id)}/${t(c.pendingLease.startedAtMs)}/${t(c.pendingLease.expiresAtMs)}`;
   const issued = c.issued === undefined ? '-' : `${c.issued.token}/${t(c.issued.expiresAtMs)}`;
+  const heartbeat = `${c.heartbeats}${c.heartbeatLease === undefined ? '' : `/${t(c.heartbeatLease.startedAtMs)}/${t(c.heartbeatLease.expiresAtMs)}`}`;
   return (
     `${cached}|${c.rejectedToken ?? '-'}|${c.replaceToken ?? '-'}|${c.proactive ? 'P' : ''}|${c.rounds}|` +
     `${recordKey(c.record)}|${observed}|${lease}|${pending}|${issued}|${c.issuerAttempts}|${c.ambiguousWrites}|${c.callersGone ? 'G' : ''}|${c.leaseCounter}|` +
-    `${c.decision?.kind ?? '-'}|${c.pendingWrite?.intent ?? '-'}|${c.failure?.kind ?? '-'}|${c.budgetRenewals}`
+    `${c.decision?.kind ?? '-'}|${c.pendingWrite?.intent ?? '-'}|${c.failure?.kind ?? '-'}|${c.budgetRenewals}|${heartbeat}`
   );
 }
 
@@ -99,7 +100,7 @@ function inFlightKey(f: InFlight, currentRequestId: number): string {
     case 'read':
       return `R${age}${f.consistent ? 'C' : 'E'}${f.arrived ? recordKey(f.record) : '…'}`;
     case 'write':
-      return `W${age}${requestKey(f.request)}${writerKey(f.writer)}${f.arrived ? `${f.applied ? '+' : '!'}${recordKey(f.record)}` : '…'}`;
+      return `W${f.heartbeat ? 'h' : ''}${age}${requestKey(f.request)}${writerKey(f.writer)}${f.arrived ? `${f.applied ? '+' : '!'}${recordKey(f.record)}` : '…'}`;
     case 'issuer':
       return `I${age}${f.arrived ? f.token : '…'}`;
   }
@@ -164,7 +165,7 @@ function instanceKey(instance: Instance, signature: string): string {
   const caller = instance.caller;
   const callerKey =
     caller === undefined ? '-' : caller.phase === 'waiting' ? `w${caller.attempt}/${caller.rejectedToken ?? '-'}` : `h${caller.attempt}/${caller.token}/${caller.generation}`;
-  const inFlight = instance.inFlight.map((f) => inFlightKey(f, c.requestId)).join(';');
+  const inFlight = instance.inFlight.map((f) => inFlightKey(f, f.kind === 'write' && f.heartbeat ? c.heartbeatId : c.requestId)).join(';');
   return `${snapshotKey(instance.snapshot, signature)}[${inFlight}]T${timerKey}C${instance.callsStarted}${callerKey}`;
 }
 
@@ -173,7 +174,7 @@ function instanceTimes(instance: Instance): number[] {
   if (instance.crashed) return [];
   const c = instance.snapshot.context;
   const times: (number | undefined)[] = [c.cached?.expiresAtMs, c.observed?.sinceMs, c.issued?.expiresAtMs];
-  for (const lease of [c.lease, c.pendingLease]) if (lease !== undefined) times.push(lease.startedAtMs, lease.expiresAtMs);
+  for (const lease of [c.lease, c.pendingLease, c.heartbeatLease]) if (lease !== undefined) times.push(lease.startedAtMs, lease.expiresAtMs);
   const records: (TokenRecord | undefined)[] = [c.record];
   const requests: WriteRequest[] = [];
   if (c.pendingWrite !== undefined) requests.push(c.pendingWrite);

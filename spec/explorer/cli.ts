@@ -23,6 +23,7 @@ export const USAGE = `usage: npm run verify [-- flags]   (the exhaustive explore
   --invalidations K, --crashes K, --lost-responses K, --unknown-outcomes K, --orphaned-issues K,
   --freezes K, --refusals K
                        per-kind fault budgets (default 1 each, refusals 0)
+  --heartbeats H       lease heartbeats per POST /auth call (default 1)
   --start published|empty|both   the item at the start (default both)
   --rounds-max R       the protocol's roundsMax (default 8)
   --issuer-attempts A  the protocol's issuerAttemptsMax (default 1; 2 explores renewing)
@@ -61,6 +62,7 @@ const NUMBER_FLAGS = {
   '--freezes': 'freezes',
   '--refusals': 'refusals',
   '--orphaned-issues': 'orphanedIssues',
+  '--heartbeats': 'heartbeats',
   '--max-faults': 'maxFaults',
   '--probes': 'probes',
   '--rounds-max': 'roundsMax',
@@ -122,7 +124,7 @@ function describeRun(options: ExplorerConstraints): string {
   return (
     `baton explorer: ${options.mutant === undefined ? 'real protocol' : `mutant "${options.mutant}"`}, ${options.instances} instances × ${options.calls} calls ` +
     `(maxAttempts ${options.maxAttempts}); faults ≤ ${options.invalidations} invalidation, ${options.crashes} crash, ${options.lostResponses} lost write answer, ` +
-    `${options.unknownOutcomes} unknown POST /auth outcome, ${options.orphanedIssues} orphaned POST /auth, ${options.freezes} freeze, ${options.refusals} refusal ` +
+    `${options.unknownOutcomes} unknown POST /auth outcome, ${options.orphanedIssues} orphaned POST /auth, ${options.freezes} freeze, ${options.refusals} refusal, ${options.heartbeats} heartbeat per POST /auth ` +
     `(fault cost ≤ ${options.maxFaults}); start: ${options.starts.join(' + ')}${options.symmetry ? '; symmetry reduction on' : ''}`
   );
 }

@@ -128,7 +128,7 @@ export function checkState(world: World): Violation[] {
   // pause before a read-back also waits, but its timer can fire at once: it is not a decision on
   // an unchanged item.)
   for (const instance of world.instances) {
-    if (instance.crashed || stateOf(instance) !== 'waiting' || instance.timer === undefined || timerEnabled(world, instance)) continue;
+    if (instance.crashed || stateOf(instance) !== 'waiting' || instance.timer === undefined || timerEnabled(world, instance, 0)) continue;
     const observed = instance.snapshot.context.observed;
     if (observed !== undefined && epochOf(observed.sinceMs) < world.epoch && world.item?.leaseId === observed.leaseId) {
       out.push(violation('waits-past-lease', `${instance.id} waits again on lease ${observed.leaseId}, unchanged since before the last lease + skew (it should have taken it over)`));

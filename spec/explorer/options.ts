@@ -105,6 +105,13 @@ export interface ExplorerConstraints {
    */
   readonly orphanedIssues: number;
   /**
+   * Heartbeats a holder may send under one `POST /auth` call (the protocol allows up to
+   * `HEARTBEATS_MAX`; in the model's time only their race with a takeover matters: one is
+   * applied, refused, or answered unknown, and the issuer call is aborted on a refusal).
+   * @defaultValue 1
+   */
+  readonly heartbeats: number;
+  /**
    * Items the run starts from (each is a root of the one state graph).
    * @defaultValue ['published', 'empty']
    */
@@ -158,6 +165,7 @@ export const DEFAULT_EXPLORER: ExplorerConstraints = Object.freeze({
   roundsMax: 8,
   issuerAttemptsMax: 1,
   orphanedIssues: 1,
+  heartbeats: 1,
   starts: ['published', 'empty'] as const,
   allViolations: false,
   splitStore: false,
@@ -221,6 +229,7 @@ export function optionsProblem(options: ExplorerConstraints): string | undefined
     integer('freezes', options.freezes, 0, 2) ??
     integer('refusals', options.refusals, 0, 2) ??
     integer('orphaned-issues', options.orphanedIssues, 0, 2) ??
+    integer('heartbeats', options.heartbeats, 0, 2) ??
     integer('max-faults', options.maxFaults, 0, 8) ??
     integer('probes', options.probes, 0, 4) ??
     integer('rounds-max', options.roundsMax, 2, 32) ??

@@ -153,6 +153,21 @@ export function eventsFor(snapshot: Snapshot): MachineEvent[] {
     events.push({ type: 'ISSUE_REFUSED', requestId, status: 401, nowMs });
     events.push({ type: 'ISSUE_REFUSED', requestId, status: undefined, nowMs });
     events.push({ type: 'ISSUE_UNKNOWN', requestId, nowMs });
+    // The heartbeat timer, and the answers to a heartbeat in flight.
+    events.push({ type: 'TIMER', timerId: context.timerId, nowMs });
+    const heartbeatId = context.heartbeatId;
+    const renewed = context.heartbeatLease;
+    if (renewed !== undefined) {
+      const ours = applyWrite(context.record, {
+        intent: 'renew',
+        condition: { exists: false },
+        set: { leaseId: renewed.id, leaseAcquiredAtMs: renewed.startedAtMs, leaseExpiresAtMs: renewed.expiresAtMs },
+        remove: [],
+      });
+      events.push({ type: 'HEARTBEAT_APPLIED', heartbeatId, record: ours, nowMs });
+      for (const current of recordsFor(context, nowMs).slice(1, 3)) events.push({ type: 'HEARTBEAT_REFUSED', heartbeatId, current, nowMs });
+      events.push({ type: 'HEARTBEAT_UNKNOWN', heartbeatId, nowMs });
+    }
   }
   if (state === STATES.waiting) {
     events.push({ type: 'TIMER', timerId: context.timerId, nowMs: nowMs + 150 });
@@ -188,6 +203,8 @@ export function serializeForGraph(snapshot: Snapshot): string {
     c.decision?.kind ?? '',
     c.failure?.kind ?? '',
     c.pendingWrite?.intent ?? '',
+    // A heartbeat in flight (how many were sent only matters at HEARTBEATS_MAX, where the timer is no longer armed).
+    c.heartbeatLease === undefined ? '' : 'H',
   ].join('|');
 }
 

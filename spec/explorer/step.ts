@@ -90,6 +90,7 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
   let inFlight: InFlight[] | undefined;
   const tally: Mutable<Tally> = { ...world.tally };
   let economySlack = world.economySlack;
+  let orphans: Orphan[] | undefined;
   for (const effect of outcome.effects) {
     switch (effect.type) {
       case 'readRecord':
@@ -106,7 +107,33 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
           replaceToken: context.replaceToken,
         };
         inFlight ??= instance.inFlight.slice();
-        inFlight.push({ kind: 'write', requestId: effect.params.requestId, request: effect.params.request, writer, arrived: false });
+        inFlight.push({ kind: 'write', requestId: effect.params.requestId, heartbeat: false, request: effect.params.request, writer, arrived: false });
+        break;
+      }
+      case 'renewLease': {
+        const shape = checkWriteShape(effect.params.request, instance.id);
+        if (shape !== undefined) violations.push(shape);
+        const writer: WriterView = { instance: index, leaseId: context.lease?.id, decidedGeneration: context.record?.generation ?? 0, replaceToken: context.replaceToken };
+        inFlight ??= instance.inFlight.slice();
+        inFlight.push({ kind: 'write', requestId: effect.params.heartbeatId, heartbeat: true, request: effect.params.request, writer, arrived: false });
+        break;
+      }
+      case 'extendIssuerDeadline':
+        // Time is abstract here: the issuer answers within the epoch or a freeze is the fault.
+        break;
+      case 'abortIssuer': {
+        // The lease was lost: the runtime aborts the call. One that has not landed yet may still land
+        // (an abort cannot recall bytes on the wire): it becomes an orphan, an incident the holder
+        // could not prevent (the same allowance as a POST /auth landing after a takeover).
+        inFlight ??= instance.inFlight.slice();
+        const k = inFlight.findIndex((f) => f.kind === 'issuer' && f.requestId === effect.params.requestId);
+        const call = inFlight[k];
+        if (call === undefined) break;
+        inFlight.splice(k, 1);
+        if (!call.arrived) {
+          orphans = [...(orphans ?? world.orphans), { kind: 'issuer', from: index }];
+          if (!model.options.strictEconomy) economySlack += 1;
+        }
         break;
       }
       case 'callIssuer':
@@ -148,7 +175,11 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
     }
   }
   if (inFlight !== undefined) next.inFlight = inFlight;
-  return { ...withInstance(world, index, next), tally, economySlack };
+  // Timers matter only in `waiting` (polls) and `refreshing` (heartbeats); elsewhere the machine
+  // ignores a firing, so the runtime's leftover timer is dropped rather than fired for nothing.
+  const state = stateOf(next as Instance);
+  if (next.timer !== undefined && state !== 'waiting' && state !== 'refreshing') next.timer = undefined;
+  return { ...withInstance(world, index, next), tally, economySlack, ...(orphans === undefined ? {} : { orphans }) };
 }
 
 /**
@@ -159,7 +190,8 @@ function send(model: Model, world: World, index: number, event: MachineEvent, vi
  */
 function timeMayJump(world: World): boolean {
   if (backoffActive(world.item, nowOf(world))) return true;
-  return world.instances.some((instance) => !instance.crashed && instance.timer !== undefined && !timerEnabled(world, instance));
+  // (A holder's heartbeat timer waits for less than a lease: a jump past it is a freeze, see `frozenBy`.)
+  return world.instances.some((instance) => !instance.crashed && instance.timer !== undefined && stateOf(instance) !== 'refreshing' && !timerEnabled(world, instance, 0));
 }
 
 /**
@@ -233,7 +265,8 @@ function answers(model: Model, world: World, i: number, k: number): Outcome[] {
   if (instance === undefined || f === undefined || !f.arrived || f.kind === 'issuer') return [];
   const who = instance.id;
   const nowMs = nowOf(world);
-  const stale = f.requestId !== instance.snapshot.context.requestId ? ' (stale)' : '';
+  const current = f.kind === 'write' && f.heartbeat ? instance.snapshot.context.heartbeatId : instance.snapshot.context.requestId;
+  const stale = f.requestId !== current ? ' (stale)' : '';
   const base = withInstance(world, i, { ...instance, inFlight: removeAt(instance.inFlight, k) });
   if (f.kind === 'read') {
     const violations: Violation[] = [];
@@ -242,6 +275,20 @@ function answers(model: Model, world: World, i: number, k: number): Outcome[] {
   }
   const out: Outcome[] = [];
   const violations: Violation[] = [];
+  if (f.heartbeat) {
+    const heartbeatId = f.requestId;
+    const answer: MachineEvent = f.applied
+      ? { type: 'HEARTBEAT_APPLIED', heartbeatId, record: f.record ?? missing(), nowMs }
+      : { type: 'HEARTBEAT_REFUSED', heartbeatId, current: f.record, nowMs };
+    out.push({ world: send(model, base, i, answer, violations), violations, describe: () => `${who}: ${answer.type}${stale}` });
+    if (canFault(world.budget, 'lostResponses') && f.applied) {
+      const lost: World = { ...base, budget: spend(base.budget, 'lostResponses') };
+      const lostViolations: Violation[] = [];
+      const next = send(model, lost, i, { type: 'HEARTBEAT_UNKNOWN', heartbeatId, nowMs }, lostViolations);
+      out.push({ world: next, violations: lostViolations, describe: () => `${who}: the heartbeat's answer is lost → HEARTBEAT_UNKNOWN${stale} [fault]` });
+    }
+    return out;
+  }
   const event: MachineEvent = f.applied
     ? { type: 'WRITE_APPLIED', requestId: f.requestId, record: f.record ?? missing(), nowMs }
     : { type: 'WRITE_REFUSED', requestId: f.requestId, current: f.record, nowMs };
@@ -432,10 +479,11 @@ export function successors(model: Model, world: World): Successor[] {
 
     // The poll timer fires.
     const timer = instance.timer;
-    if (timer !== undefined && timerEnabled(world, instance)) {
+    if (timer !== undefined && timerEnabled(world, instance, options.heartbeats)) {
       const violations: Violation[] = [];
       const base = withInstance(world, i, { ...instance, timer: undefined });
-      push(send(model, base, i, { type: 'TIMER', timerId: timer.timerId, nowMs }, violations), violations, i, () => `${who}: poll timer fires`);
+      const what = stateOf(instance) === 'refreshing' ? 'heartbeat timer' : 'poll timer';
+      push(send(model, base, i, { type: 'TIMER', timerId: timer.timerId, nowMs }, violations), violations, i, () => `${who}: ${what} fires`);
     }
 
     // The instance crashes (Lambda timeout, killed process) while it is doing something.

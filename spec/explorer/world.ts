@@ -28,10 +28,13 @@ export interface WriterView {
 export type InFlight =
   | { readonly kind: 'read'; readonly requestId: number; readonly consistent: boolean; readonly arrived: false }
   | { readonly kind: 'read'; readonly requestId: number; readonly consistent: boolean; readonly arrived: true; readonly record: TokenRecord | undefined }
-  | { readonly kind: 'write'; readonly requestId: number; readonly request: WriteRequest; readonly writer: WriterView; readonly arrived: false }
+  | { readonly kind: 'write'; readonly requestId: number; readonly heartbeat: boolean; readonly request: WriteRequest; readonly writer: WriterView; readonly arrived: false }
   | {
       readonly kind: 'write';
+      /** The machine's `requestId`, or its `heartbeatId` for a heartbeat. */
       readonly requestId: number;
+      /** A heartbeat (answered with `HEARTBEAT_*` events). */
+      readonly heartbeat: boolean;
       readonly request: WriteRequest;
       readonly writer: WriterView;
       readonly arrived: true;
@@ -219,7 +222,8 @@ export function contextOf(instance: Instance): MachineContext {
 }
 
 /**
- * Whether an armed poll timer may fire. A poll decides on (context, item, time); while an
+ * Whether an armed timer may fire. A holder's heartbeat timer (in `refreshing`) may fire at any
+ * moment, up to `heartbeatsAllowed` times per issuer call. A poll timer: A poll decides on (context, item, time); while an
  * instance waits its context does not change, so a poll can only learn something when the
  * time jumped, the item changed since the timer was armed, or the instance's last view of the
  * item was already not the item then (a pause before reading back an ambiguous write, a stale
@@ -227,10 +231,19 @@ export function contextOf(instance: Instance): MachineContext {
  * polling, so spending rounds on polls that cannot learn anything is a schedule the real
  * system cannot produce.
  */
-export function timerEnabled(world: World, instance: Instance): boolean {
+export function timerEnabled(world: World, instance: Instance, heartbeatsAllowed: number): boolean {
   const timer = instance.timer;
   if (timer === undefined) return false;
   const context = instance.snapshot.context;
+  // A holder's heartbeat timer (once per issuer call in the model's budget; never while a heartbeat
+  // is in flight). Within the epoch its lease was written in, a heartbeat only bumps the revision
+  // (no takeover can race it before time jumps), so it fires once the holder is late: time jumped
+  // while it waited on the issuer (a freeze), and its heartbeat races the takeover.
+  if (String(instance.snapshot.value) === 'refreshing') {
+    const lease = context.lease;
+    const late = lease !== undefined && epochOf(lease.startedAtMs) < world.epoch;
+    return late && timer.timerId === context.timerId && context.heartbeatLease === undefined && context.heartbeats < heartbeatsAllowed;
+  }
   return (
     timer.timerId !== context.timerId ||
     timer.armedEpoch < world.epoch ||

@@ -56,6 +56,18 @@ export const ISSUER_BUDGET_MIN_FRACTION = 0.5;
  */
 export const BUDGET_RENEWALS_MAX = 2;
 /**
+ * A holder waiting on `POST /auth` renews its lease (a heartbeat) this fraction of the lease
+ * after the lease's last write was sent, and again that long after each applied heartbeat; each
+ * applied heartbeat moves the issuer's abort point to the same margin before the renewed lease
+ * ends. An issuer slower than the lease is then waited for instead of aborted in a loop.
+ */
+export const HEARTBEAT_FRACTION = 0.4;
+/**
+ * Heartbeats one `POST /auth` call may send: it is aborted at most about
+ * `(1 - ISSUER_ABORT_MARGIN_FRACTION + HEARTBEATS_MAX × HEARTBEAT_FRACTION) × leaseMs` after its lease was taken.
+ */
+export const HEARTBEATS_MAX = 8;
+/**
  * A follower that predicts when the holder publishes (from the last refresh it saw) polls this
  * fraction of `pollMs` after that moment: the publish write itself takes a store round trip.
  */

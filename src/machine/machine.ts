@@ -3,6 +3,8 @@ import {
   AMBIGUOUS_WRITES_MAX,
   backoffMsFor,
   BUDGET_RENEWALS_MAX,
+  HEARTBEAT_FRACTION,
+  HEARTBEATS_MAX,
   issuerBudgetLeft,
   issuerBudgetMs,
   POLL_JITTER_MAX_FRACTION,
@@ -145,6 +147,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       writeRecord: (_: unknown, _params: EffectParams['writeRecord']) => undefined,
       callIssuer: (_: unknown, _params: EffectParams['callIssuer']) => undefined,
       startTimer: (_: unknown, _params: EffectParams['startTimer']) => undefined,
+      renewLease: (_: unknown, _params: EffectParams['renewLease']) => undefined,
+      extendIssuerDeadline: (_: unknown, _params: EffectParams['extendIssuerDeadline']) => undefined,
+      abortIssuer: (_: unknown, _params: EffectParams['abortIssuer']) => undefined,
       deliverToken: (_: unknown, _params: EffectParams['deliverToken']) => undefined,
       failWaiters: (_: unknown, _params: EffectParams['failWaiters']) => undefined,
       raiseAlarm: (_: unknown, _params: EffectParams['raiseAlarm']) => undefined,
@@ -209,7 +214,10 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         // Stats and events follow what the item shows, not what the store answered: a claim or a
         // publish whose answer was lost, recognised here, counts as won or published.
         for (const report of decisionReports(context, record, verdict)) enqueue(report);
-        if (verdict.clockSkew !== undefined) enqueue({ type: 'raiseAlarm', params: clockSkewAlarm(verdict.clockSkew, context.config.maxClockSkewMs) });
+        if (verdict.clockSkew !== undefined && verdict.clockSkew.leaseId !== context.skewAlarmedLease) {
+          enqueue.assign({ skewAlarmedLease: verdict.clockSkew.leaseId });
+          enqueue({ type: 'raiseAlarm', params: clockSkewAlarm(verdict.clockSkew, context.config.maxClockSkewMs) });
+        }
         const pending = context.pendingLease;
         let lease = verdict.holder ? context.lease : undefined;
         if (verdict.holder && pending !== undefined) {
@@ -284,7 +292,37 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       })),
       rememberRecord: assign({ record: ({ event }) => (event as Ev<'WRITE_APPLIED'>).record }),
       rememberRead: assign({ record: ({ event }) => (event as Ev<'READ_OK'>).record }),
-      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1, budgetRenewals: 0 }),
+      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1, budgetRenewals: 0, heartbeats: 0, heartbeatLease: undefined }),
+      // After an unknown outcome the next heartbeat waits at least a poll (see `heartbeatTimer`).
+      armHeartbeat: enqueueActions(({ context, event, enqueue }) => {
+        const timer = heartbeatTimer(context, event.type === 'HEARTBEAT_UNKNOWN');
+        if (timer === undefined) return;
+        enqueue.assign({ timerId: timer.timerId });
+        enqueue({ type: 'startTimer', params: timer });
+      }),
+      sendHeartbeat: enqueueActions(({ context, enqueue }) => {
+        const { renewed, request } = renewal(context);
+        const heartbeatId = context.heartbeatId + 1;
+        enqueue.assign({ heartbeatId, heartbeats: context.heartbeats + 1, heartbeatLease: renewed });
+        enqueue({ type: 'renewLease', params: { heartbeatId, request } });
+      }),
+      heartbeatApplied: enqueueActions(({ context, event, enqueue }) => {
+        const renewed = context.heartbeatLease;
+        if (renewed === undefined) throw new Error('invariant broken: a heartbeat applied with none in flight');
+        // The abort point moves with the lease, counted from when the heartbeat was sent: the
+        // lease can only have been renewed later, so the issuer is still aborted before it ends.
+        const abortAfterMs = Math.max(0, Math.floor(issuerBudgetMs(renewed.startedAtMs, context.nowMs, context.config)));
+        enqueue.assign({ lease: renewed, heartbeatLease: undefined, record: (event as Ev<'HEARTBEAT_APPLIED'>).record });
+        enqueue({ type: 'extendIssuerDeadline', params: { requestId: context.requestId, abortAfterMs } });
+      }),
+      heartbeatUnknown: assign({ heartbeatLease: undefined }),
+      // Lost to a takeover: stop the issuer call, and let the decision report the fenced renewal.
+      heartbeatRefused: enqueueActions(({ context, enqueue }) => {
+        const renewed = context.heartbeatLease;
+        if (renewed === undefined) throw new Error('invariant broken: a heartbeat refused with none in flight');
+        enqueue({ type: 'abortIssuer', params: { requestId: context.requestId } });
+        enqueue.assign({ heartbeatLease: undefined, pendingWrite: renewRequest(renewed) });
+      }),
       countBudgetRenewal: assign({ budgetRenewals: ({ context }) => context.budgetRenewals + 1 }),
       keepIssued: assign(({ event }) => {
         const issued = event as Ev<'ISSUED'>;
@@ -328,14 +366,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         };
       }),
       prepareRenew: assign(({ context }) => {
-        const lease = heldLease(context);
-        const renewed: LeaseView = { ...lease, startedAtMs: context.nowMs, expiresAtMs: context.nowMs + context.config.leaseMs };
-        const request: WriteRequest = {
-          intent: 'renew',
-          condition: { exists: true, leaseId: lease.id },
-          set: { leaseAcquiredAtMs: renewed.startedAtMs, leaseExpiresAtMs: renewed.expiresAtMs },
-          remove: [],
-        };
+        const { renewed, request } = renewal(context);
         return { pendingLease: renewed, pendingWrite: request };
       }),
       prepareFailureRecord: assign(({ context, event }) => {
@@ -450,6 +481,8 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
     guards: {
       isCurrentRequest: ({ context, event }) => 'requestId' in event && event.requestId === context.requestId,
       isCurrentTimer: ({ context, event }) => event.type === 'TIMER' && event.timerId === context.timerId,
+      isCurrentHeartbeat: ({ context, event }) => 'heartbeatId' in event && event.heartbeatId === context.heartbeatId && context.heartbeatLease !== undefined,
+      heartbeatDue: ({ context }) => context.heartbeatLease === undefined && context.heartbeats < HEARTBEATS_MAX,
       cachedUsableNow: ({ context, event }) => cachedUsable(context, event.nowMs),
       cachedUsableAtLastEvent: ({ context }) => cachedUsable(context, context.nowMs),
       proactiveDueNow: ({ context, event }) => cachedUsable(context, event.nowMs) && proactiveDue(context, event.nowMs),
@@ -493,6 +526,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       record: undefined,
       observed: undefined,
       refreshMsSeen: undefined,
+      heartbeatId: 0,
+      heartbeats: 0,
+      heartbeatLease: undefined,
       lease: undefined,
       pendingLease: undefined,
       issued: undefined,
@@ -504,6 +540,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       requestId: 0,
       timerId: 0,
       alarmedToken: undefined,
+      skewAlarmedLease: undefined,
       decision: undefined,
       pendingWrite: undefined,
       failure: undefined,
@@ -620,8 +657,14 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
               return { requestId: context.requestId, leaseId: lease.id, abortAfterMs: Math.floor(issuerBudgetMs(lease.startedAtMs, context.nowMs, context.config)) };
             },
           },
+          'armHeartbeat',
         ],
         on: {
+          // Heartbeats keep the lease (and the issuer's deadline) alive while POST /auth runs long.
+          TIMER: { guard: and(['isCurrentTimer', 'heartbeatDue']), actions: ['stamp', 'sendHeartbeat'] },
+          HEARTBEAT_APPLIED: { guard: 'isCurrentHeartbeat', actions: ['stamp', 'heartbeatApplied', 'armHeartbeat'] },
+          HEARTBEAT_UNKNOWN: { guard: 'isCurrentHeartbeat', actions: ['stamp', 'heartbeatUnknown', 'armHeartbeat'] },
+          HEARTBEAT_REFUSED: { guard: 'isCurrentHeartbeat', target: STATES.deciding, actions: ['stamp', 'heartbeatRefused', 'decideOnRecord'] },
           ISSUED: { guard: 'isCurrentRequest', target: STATES.publishing, actions: ['stamp', 'keepIssued'] },
           ISSUE_REFUSED: { guard: 'isCurrentRequest', target: STATES.recordingFailure, actions: ['stamp', 'prepareFailureRecord'] },
           ISSUE_UNKNOWN: [
@@ -672,6 +715,36 @@ function writeParams({ context }: { context: MachineContext }): EffectParams['wr
   const request = context.pendingWrite;
   if (request === undefined) throw new Error('invariant broken: a write state was entered without a prepared write');
   return { requestId: context.requestId, request };
+}
+
+/** The held lease renewed from now, and the write that renews it (conditioned on the lease id). */
+function renewal(context: MachineContext): { renewed: LeaseView; request: WriteRequest } {
+  const lease = heldLease(context);
+  const renewed: LeaseView = { ...lease, startedAtMs: context.nowMs, expiresAtMs: context.nowMs + context.config.leaseMs };
+  return { renewed, request: renewRequest(renewed) };
+}
+
+function renewRequest(renewed: LeaseView): WriteRequest {
+  return {
+    intent: 'renew',
+    condition: { exists: true, leaseId: renewed.id },
+    set: { leaseAcquiredAtMs: renewed.startedAtMs, leaseExpiresAtMs: renewed.expiresAtMs },
+    remove: [],
+  };
+}
+
+/**
+ * The next heartbeat timer, due {@link HEARTBEAT_FRACTION} of the lease after the held lease's
+ * last write was sent; undefined once {@link HEARTBEATS_MAX} were sent. The timer replaces the
+ * poll timer (nothing polls while the issuer is called).
+ */
+function heartbeatTimer(context: MachineContext, afterUnknown: boolean): EffectParams['startTimer'] | undefined {
+  if (context.heartbeats >= HEARTBEATS_MAX) return undefined;
+  const lease = heldLease(context);
+  const dueMs = lease.startedAtMs + context.config.leaseMs * HEARTBEAT_FRACTION - context.nowMs;
+  // After an unknown outcome the due time has passed: wait a poll, so a store brownout is not hammered.
+  const delayMs = Math.max(0, Math.round(afterUnknown ? Math.max(dueMs, context.config.pollMs) : dueMs));
+  return { timerId: context.timerId + 1, delayMsMin: delayMs, delayMsMax: delayMs };
 }
 
 function failureOf(context: MachineContext): Failure {

@@ -114,6 +114,12 @@ export interface MachineContext {
    * after the publish it predicts (never waiting longer than a normal poll for it).
    */
   readonly refreshMsSeen: number | undefined;
+  /** Id of the last heartbeat (a lease renewal sent while `POST /auth` runs); answers with another id are ignored. */
+  readonly heartbeatId: number;
+  /** Heartbeats sent under the running `POST /auth` call (at most `HEARTBEATS_MAX`). */
+  readonly heartbeats: number;
+  /** The lease the heartbeat in flight would set; undefined when none is in flight. */
+  readonly heartbeatLease: LeaseView | undefined;
   /** Renewals in a row made only to regain time for `POST /auth` (reset by an issuer call). */
   readonly budgetRenewals: number;
   /** Writes with an unknown outcome in this episode (each is read back after a growing pause). */
@@ -127,6 +133,8 @@ export interface MachineContext {
   readonly timerId: number;
   /** Token an alarm was last raised for, so one rejection storm raises one alarm. */
   readonly alarmedToken: string | undefined;
+  /** Lease a `CLOCK_SKEW` alarm was last raised for, so a lease renewed by heartbeats raises one alarm. */
+  readonly skewAlarmedLease: string | undefined;
   readonly decision: Decision | undefined;
   readonly pendingWrite: WriteRequest | undefined;
   readonly failure: Failure | undefined;
@@ -158,6 +166,10 @@ export type MachineEvent =
   | ({ readonly type: 'WRITE_REFUSED'; readonly requestId: number; readonly current: TokenRecord | undefined } & Timed)
   | ({ readonly type: 'WRITE_AMBIGUOUS'; readonly requestId: number; readonly message?: string } & Timed)
   | ({ readonly type: 'WRITE_FAILED'; readonly requestId: number; readonly code: StoreErrorCode; readonly message: string; readonly cause: unknown } & Timed)
+  | ({ readonly type: 'HEARTBEAT_APPLIED'; readonly heartbeatId: number; readonly record: TokenRecord } & Timed)
+  | ({ readonly type: 'HEARTBEAT_REFUSED'; readonly heartbeatId: number; readonly current: TokenRecord | undefined } & Timed)
+  /** The heartbeat's outcome is unknown (ambiguous or failed write): the issuer keeps its old deadline. */
+  | ({ readonly type: 'HEARTBEAT_UNKNOWN'; readonly heartbeatId: number } & Timed)
   | ({ readonly type: 'ISSUED'; readonly requestId: number; readonly token: string; readonly expiresAtMs?: number } & Timed)
   | ({ readonly type: 'ISSUE_REFUSED'; readonly requestId: number; readonly status: number | undefined } & Timed)
   | ({ readonly type: 'ISSUE_UNKNOWN'; readonly requestId: number } & Timed)
@@ -169,6 +181,12 @@ export interface EffectParams {
   readRecord: { readonly requestId: number; readonly consistent: boolean };
   writeRecord: { readonly requestId: number; readonly request: WriteRequest };
   callIssuer: { readonly requestId: number; readonly leaseId: string; readonly abortAfterMs: number };
+  /** A heartbeat: renew the held lease while `POST /auth` runs; answer with `HEARTBEAT_*` events. */
+  renewLease: { readonly heartbeatId: number; readonly request: WriteRequest };
+  /** A heartbeat applied: the running `POST /auth` (request `requestId`) is now aborted `abortAfterMs` from now. */
+  extendIssuerDeadline: { readonly requestId: number; readonly abortAfterMs: number };
+  /** The lease was lost to a takeover while `POST /auth` ran: abort it (its answer is ignored). */
+  abortIssuer: { readonly requestId: number };
   startTimer: { readonly timerId: number; readonly delayMsMin: number; readonly delayMsMax: number };
   deliverToken: { readonly token: string; readonly generation: number; readonly issuedAtMs: number | undefined };
   failWaiters: { readonly failure: Failure };

@@ -262,6 +262,18 @@ class Coordinator implements TokenCoordinator {
         return this.#write(effect.params);
       case 'callIssuer':
         return this.#callIssuer(effect.params);
+      case 'renewLease':
+        return this.#heartbeat(effect.params);
+      case 'extendIssuerDeadline':
+        return this.#extendIssuerDeadline(effect.params);
+      case 'abortIssuer': {
+        const call = this.#issuerCall;
+        if (call?.requestId !== effect.params.requestId) return;
+        this.#issuerCall = undefined;
+        this.#options.scheduler.clearTimeout(call.abortTimer);
+        call.controller.abort(new Error('the refresh lease was taken over'));
+        return;
+      }
       case 'startTimer':
         return this.#startTimer(effect.params);
       case 'deliverToken':
@@ -350,10 +362,53 @@ class Coordinator implements TokenCoordinator {
     this.#emit({ type: 'token-published', instanceId: this.instanceId, atMs: this.#now(), generation, fingerprint: this.#fingerprint(token) });
   }
 
+  /** A heartbeat: the same conditional renewal as any other, answered with its own events. */
+  #heartbeat(params: EffectParams['renewLease']): void {
+    const { request, heartbeatId } = params;
+    invariant(request.intent === 'renew' && typeof request.condition.leaseId === 'string', 'a heartbeat renews the lease it holds');
+    this.#stats.storeWrites += 1;
+    this.#options.store.write(request).then(
+      (outcome) => {
+        this.#emit({ type: 'store-write', instanceId: this.instanceId, atMs: this.#now(), intent: request.intent, outcome: outcome.applied ? 'applied' : 'condition-failed' });
+        this.#send(
+          outcome.applied
+            ? { type: 'HEARTBEAT_APPLIED', heartbeatId, record: outcome.record, nowMs: this.#now() }
+            : { type: 'HEARTBEAT_REFUSED', heartbeatId, current: outcome.current, nowMs: this.#now() },
+        );
+      },
+      (error: unknown) => {
+        this.#emit({ type: 'store-write', instanceId: this.instanceId, atMs: this.#now(), intent: request.intent, outcome: 'ambiguous' });
+        const { code, message } = storeErrorOf(error, 'write');
+        this.#options.logger.warn('baton: lease heartbeat outcome unknown; the issuer keeps its earlier deadline', { instanceId: this.instanceId, code, message });
+        this.#send({ type: 'HEARTBEAT_UNKNOWN', heartbeatId, nowMs: this.#now() });
+      },
+    );
+  }
+
+  #extendIssuerDeadline(params: EffectParams['extendIssuerDeadline']): void {
+    const call = this.#issuerCall;
+    // Already answered or aborted: nothing to extend.
+    if (call?.requestId !== params.requestId || call.controller.signal.aborted) return;
+    this.#options.scheduler.clearTimeout(call.abortTimer);
+    call.abortTimer = this.#abortTimer(call.controller, params.abortAfterMs);
+  }
+
+  #abortTimer(controller: AbortController, afterMs: number): TimerHandle {
+    return this.#options.scheduler.setTimeout(() => controller.abort(new Error('refresh lease about to run out')), afterMs);
+  }
+
+  /** The `POST /auth` call in flight (at most one), so a heartbeat can move its deadline or a takeover abort it. */
+  #issuerCall: { readonly requestId: number; readonly controller: AbortController; abortTimer: TimerHandle } | undefined;
+
   #callIssuer(params: EffectParams['callIssuer']): void {
     this.#stats.authCalls += 1;
     const controller = new AbortController();
-    const abortTimer = this.#options.scheduler.setTimeout(() => controller.abort(new Error('refresh lease about to run out')), params.abortAfterMs);
+    const call = { requestId: params.requestId, controller, abortTimer: this.#abortTimer(controller, params.abortAfterMs) };
+    this.#issuerCall = call;
+    const settle = (): void => {
+      this.#options.scheduler.clearTimeout(call.abortTimer);
+      if (this.#issuerCall === call) this.#issuerCall = undefined;
+    };
     let issuing: Promise<unknown>;
     try {
       issuing = Promise.resolve(this.#options.issueToken({ signal: controller.signal }));
@@ -362,7 +417,7 @@ class Coordinator implements TokenCoordinator {
     }
     issuing.then(
       (issued) => {
-        this.#options.scheduler.clearTimeout(abortTimer);
+        settle();
         const nowMs = this.#now();
         const checked = checkIssued(issued);
         if (typeof checked === 'string') {
@@ -375,7 +430,7 @@ class Coordinator implements TokenCoordinator {
         this.#send({ type: 'ISSUED', requestId: params.requestId, nowMs, token: checked.token, ...(checked.expiresAtMs === undefined ? {} : { expiresAtMs: checked.expiresAtMs }) });
       },
       (error: unknown) => {
-        this.#options.scheduler.clearTimeout(abortTimer);
+        settle();
         const nowMs = this.#now();
         if (error instanceof IssuerRefusedError) {
           this.#options.logger.error('baton: the issuer refused the credentials', { instanceId: this.instanceId, status: error.status });

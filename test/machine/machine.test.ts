@@ -2,20 +2,11 @@ import { initialTransition, transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { batonMachine, STATES } from '../../src/machine/machine.js';
 import type { ProtocolConfig } from '../../src/machine/config.js';
+import { MACHINE_TEST_CONFIG } from './config.js';
 import type { TokenRecord } from '../../src/machine/record.js';
 import type { Effect, MachineEvent } from '../../src/machine/types.js';
 
-const config: ProtocolConfig = {
-  leaseMs: 1_000,
-  maxClockSkewMs: 100,
-  pollMs: 50,
-  proactiveLeadMs: 5_000,
-  freshTokenMs: 500,
-  issuerAttemptsMax: 2,
-  roundsMax: 100,
-  backoffBaseMs: 1_000,
-  backoffMaxMs: 8_000,
-};
+const config = MACHINE_TEST_CONFIG;
 
 type Snapshot = ReturnType<typeof initialTransition<typeof batonMachine>>[0];
 

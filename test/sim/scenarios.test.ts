@@ -443,6 +443,29 @@ describe('S3 — issuer slower than the lease (lease=2000, holder stalls 3000 ms
     expectConverged(world);
     expectHealthy(world, calls);
   });
+
+  it('a live holder whose issuer takes 1.5× the lease keeps its lease with heartbeats: no take-over, 1 POST /auth, 3 followers served', async () => {
+    // Not frozen, only slow: POST /auth answers after 3000 ms, honouring its abort signal. Expected:
+    // the holder renews its lease every 800 ms (40 % of 2000) while the call runs and moves the abort
+    // point with it, so nothing is aborted; followers see the lease renewed and never judge it stale:
+    // 0 take-overs, 1 POST /auth, every caller served once the token is published (~3000 ms).
+    const world = new World({ instances: 4, authMs: 3_000, ddbMs: 10, coordinator: { leaseMs: 2_000, maxClockSkewMs: 0 } });
+    const t0 = world.time.nowMs;
+    const calls = [call(world, 0, 'a')];
+    for (let i = 1; i < 4; i += 1) callLater(world, 50, i, `f${i}`, calls);
+    await world.time.run({ untilMs: t0 + 50 });
+    await settleCalls(world, calls);
+    expect(world.authCalls()).toBe(1);
+    expect(eventsOf(world, 'takeover')).toHaveLength(0);
+    expect(eventsOf(world, 'fenced')).toHaveLength(0);
+    const heartbeats = appliedWrites(world, 'renew');
+    expect(heartbeats.length).toBeGreaterThanOrEqual(3);
+    for (const w of heartbeats) expect(w.request.condition.leaseId).toMatch(/^i0\./);
+    expect(calls.every((c) => c.ok)).toBe(true);
+    for (const c of calls) expect(c.endMs! - t0).toBeLessThanOrEqual(3_000 + 200);
+    expectConverged(world);
+    expectHealthy(world, calls);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -943,11 +966,13 @@ describe('Variants — clock skew and clock jumps (lease=2000, auth=1500, 3 inst
 
   it('a follower clock jumps +5000 ms while the holder refreshes: at most one extra POST /auth, the right token wins', async () => {
     // The jump exceeds lease + skew, so the follower's own-clock rule fires at once. Expected: 1
-    // take-over by i1, holder fenced, 2 POST /auth for the incident, stored token accepted.
+    // take-over by i1, holder fenced (its next heartbeat is refused, so its POST /auth is aborted
+    // and nothing is published by it), 2 POST /auth for the incident, stored token accepted.
     const { world, calls, incidentCalls } = await incident([0, 0, 0], { index: 1, ms: 5_000, atMs: 200 });
     expect(world.authCalls()).toBe(1 + 2);
     expect(eventsOf(world, 'takeover').map((e) => e.instanceId)).toEqual(['i1']);
-    expect(world.coordinators[0]!.stats().fencedPublishes).toBe(1);
+    expect(world.coordinators[0]!.stats()).toMatchObject({ fencedWrites: 1, fencedPublishes: 0 });
+    expect(eventsOf(world, 'fenced').map((e) => (e.type === 'fenced' ? e.intent : ''))).toEqual(['renew']);
     expect(incidentCalls.every((c) => c.ok)).toBe(true);
     expectConverged(world);
     expectHealthy(world, calls);

@@ -31,8 +31,13 @@ export interface WorldOptions {
 export interface InstanceFaults {
   /** The process dies right after POST /auth answered (before publishing). */
   crashAfterIssue?: boolean;
-  /** The issuer call stalls this long in total and ignores the abort signal (a frozen process). */
+  /**
+   * The issuer call stalls this long in total and ignores the abort signal (a frozen process:
+   * its timers, such as the lease heartbeat, fire only once the stall is over).
+   */
   stallIssuerMs?: number;
+  /** Set while a stall runs: the process is frozen until then (virtual time). */
+  frozenUntilMs?: number;
   /** The instance is dead: its pending work never continues. */
   crashed?: boolean;
   /**
@@ -153,13 +158,29 @@ export class World {
   /** A crashed instance's timers never fire. */
   private guardedScheduler(faults: InstanceFaults) {
     return {
-      setTimeout: (callback: () => void, delayMs: number) => this.time.scheduler.setTimeout(() => faults.crashed !== true && callback(), delayMs),
-      clearTimeout: (handle: unknown) => this.time.scheduler.clearTimeout(handle),
+      setTimeout: (callback: () => void, delayMs: number) => {
+        // A frozen process runs its due timers when it thaws (the handle of the first arming stays valid for clearTimeout).
+        const handle = { inner: undefined as unknown, cleared: false };
+        const fire = (): void => {
+          if (handle.cleared || faults.crashed === true) return;
+          const frozenForMs = (faults.frozenUntilMs ?? 0) - this.time.nowMs;
+          if (frozenForMs > 0) handle.inner = this.time.scheduler.setTimeout(fire, frozenForMs);
+          else callback();
+        };
+        handle.inner = this.time.scheduler.setTimeout(fire, delayMs);
+        return handle;
+      },
+      clearTimeout: (handle: unknown) => {
+        const wrapped = handle as { inner: unknown; cleared: boolean };
+        wrapped.cleared = true;
+        this.time.scheduler.clearTimeout(wrapped.inner);
+      },
     };
   }
 
   private async issue(faults: InstanceFaults, signal: AbortSignal): Promise<{ token: string; expiresAtMs?: number }> {
     const stalled = faults.stallIssuerMs;
+    if (stalled !== undefined) faults.frozenUntilMs = this.time.nowMs + stalled;
     const arriveMs = stalled === undefined ? Math.floor(this.authMs / 2) : (faults.issuerArrivesAfterMs ?? Math.floor(this.authMs / 2));
     if (stalled === undefined) await this.time.sleep(arriveMs, signal);
     else await this.time.sleep(arriveMs);

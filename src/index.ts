@@ -47,6 +47,9 @@ export {
   DEFAULT_POLL_MS,
   DEFAULT_REFRESH_MARGIN_MS,
   DEFAULT_FRESH_TOKEN_MS,
+  HEARTBEAT_FRACTION,
+  HEARTBEATS_MAX,
+  leaseHoldMsMax,
 } from './machine/config.js';
 export { DEFAULT_MAX_ATTEMPTS, DEFAULT_WAIT_MS_MAX } from './runtime/options.js';
 export { RECORD_SCHEMA_VERSION, WRITE_INTENTS } from './machine/record.js';

@@ -63,10 +63,12 @@ export const BUDGET_RENEWALS_MAX = 2;
  */
 export const HEARTBEAT_FRACTION = 0.4;
 /**
- * Heartbeats one `POST /auth` call may send: it is aborted at most about
- * `(1 - ISSUER_ABORT_MARGIN_FRACTION + HEARTBEATS_MAX × HEARTBEAT_FRACTION) × leaseMs` after its lease was taken.
+ * Applied heartbeats one episode may use. One `POST /auth` call lasts at most
+ * `(1 - ISSUER_ABORT_MARGIN_FRACTION + HEARTBEATS_MAX × HEARTBEAT_FRACTION) × leaseMs` (2.8
+ * leases); a call aborted with the budget spent is not retried (the issuer is too slow), and the
+ * whole episode holds its lease for at most {@link leaseHoldMsMax}.
  */
-export const HEARTBEATS_MAX = 8;
+export const HEARTBEATS_MAX = 5;
 /**
  * A follower that predicts when the holder publishes (from the last refresh it saw) polls this
  * fraction of `pollMs` after that moment: the publish write itself takes a store round trip.
@@ -87,15 +89,30 @@ export const AMBIGUOUS_WRITES_MAX = 3;
 export const ROUNDS_SLACK = 32;
 
 /**
- * Rounds an episode may take: enough polls to wait out a live lease, then a stale one, plus slack.
+ * Longest a live holder keeps one lease while calling the issuer: each of its `issuerAttemptsMax`
+ * calls runs to the abort point, and heartbeats add at most `HEARTBEATS_MAX × HEARTBEAT_FRACTION`
+ * leases in all (store round trips aside).
  *
  * @example
  * ```ts
- * roundsMaxFor({ leaseMs: 10_000, maxClockSkewMs: 1_000, pollMs: 100 }); // 326
+ * leaseHoldMsMax({ leaseMs: 10_000, issuerAttemptsMax: 3 }); // 44_000
  * ```
  */
-export function roundsMaxFor(timing: { leaseMs: number; maxClockSkewMs: number; pollMs: number }): number {
-  const waitMsMax = 2 * (timing.leaseMs + timing.maxClockSkewMs);
+export function leaseHoldMsMax(timing: { leaseMs: number; issuerAttemptsMax: number }): number {
+  return Math.round(timing.leaseMs * (timing.issuerAttemptsMax * (1 - ISSUER_ABORT_MARGIN_FRACTION) + HEARTBEATS_MAX * HEARTBEAT_FRACTION));
+}
+
+/**
+ * Rounds an episode may take: enough polls to wait out a live holder (its lease kept for up to
+ * {@link leaseHoldMsMax}), then a stale lease, plus slack.
+ *
+ * @example
+ * ```ts
+ * roundsMaxFor({ leaseMs: 10_000, maxClockSkewMs: 1_000, pollMs: 100, issuerAttemptsMax: 3 }); // 779
+ * ```
+ */
+export function roundsMaxFor(timing: { leaseMs: number; maxClockSkewMs: number; pollMs: number; issuerAttemptsMax: number }): number {
+  const waitMsMax = leaseHoldMsMax(timing) + timing.leaseMs + 2 * timing.maxClockSkewMs;
   return Math.ceil(waitMsMax / (timing.pollMs * POLL_JITTER_MIN_FRACTION)) + ROUNDS_SLACK;
 }
 
@@ -114,7 +131,8 @@ export function backoffMsFor(failureCount: number, config: Pick<ProtocolConfig, 
 
 /**
  * Time left for a `POST /auth` under a lease whose write was sent at `leaseStartedAtMs`: until
- * the abort point ({@link ISSUER_ABORT_MARGIN_FRACTION} before the lease runs out).
+ * the abort point ({@link ISSUER_ABORT_MARGIN_FRACTION} before the lease runs out). Never more
+ * than the full budget: a clock stepped back between the write and its answer must not stretch it.
  *
  * @example
  * ```ts
@@ -122,7 +140,8 @@ export function backoffMsFor(failureCount: number, config: Pick<ProtocolConfig, 
  * ```
  */
 export function issuerBudgetMs(leaseStartedAtMs: number, nowMs: number, config: Pick<ProtocolConfig, 'leaseMs'>): number {
-  return leaseStartedAtMs + config.leaseMs * (1 - ISSUER_ABORT_MARGIN_FRACTION) - nowMs;
+  const fullMs = config.leaseMs * (1 - ISSUER_ABORT_MARGIN_FRACTION);
+  return Math.min(leaseStartedAtMs + fullMs - nowMs, fullMs);
 }
 
 /**

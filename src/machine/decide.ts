@@ -183,7 +183,7 @@ function pollWindow(context: MachineContext, observed: ObservedLease, nowMs: num
 
 function nextLease(context: MachineContext, nowMs: number, takenBy: LeaseView['takenBy'], staleHolder: string | undefined): LeaseView {
   const id = `${context.instanceId}.${context.nonce}#${context.leaseCounter + 1}`;
-  return { id, startedAtMs: nowMs, expiresAtMs: nowMs + context.config.leaseMs, takenBy, staleHolder };
+  return { id, startedAtMs: nowMs, acquiredAtMs: nowMs, expiresAtMs: nowMs + context.config.leaseMs, takenBy, staleHolder };
 }
 
 function leaseFields(context: MachineContext, lease: LeaseView): WriteRequest['set'] {

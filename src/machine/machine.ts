@@ -60,6 +60,7 @@ function observedRecord(context: MachineContext): TokenRecord {
 const EPISODE_RESET = {
   rounds: 0,
   issuerAttempts: 0,
+  heartbeats: 0,
   budgetRenewals: 0,
   ambiguousWrites: 0,
   callersGone: false,
@@ -292,7 +293,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       })),
       rememberRecord: assign({ record: ({ event }) => (event as Ev<'WRITE_APPLIED'>).record }),
       rememberRead: assign({ record: ({ event }) => (event as Ev<'READ_OK'>).record }),
-      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1, budgetRenewals: 0, heartbeats: 0, heartbeatLease: undefined }),
+      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1, budgetRenewals: 0, heartbeatLease: undefined }),
       // After an unknown outcome the next heartbeat waits at least a poll (see `heartbeatTimer`).
       armHeartbeat: enqueueActions(({ context, event, enqueue }) => {
         const timer = heartbeatTimer(context, event.type === 'HEARTBEAT_UNKNOWN');
@@ -303,7 +304,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       sendHeartbeat: enqueueActions(({ context, enqueue }) => {
         const { renewed, request } = renewal(context);
         const heartbeatId = context.heartbeatId + 1;
-        enqueue.assign({ heartbeatId, heartbeats: context.heartbeats + 1, heartbeatLease: renewed });
+        enqueue.assign({ heartbeatId, heartbeatLease: renewed });
         enqueue({ type: 'renewLease', params: { heartbeatId, request } });
       }),
       heartbeatApplied: enqueueActions(({ context, event, enqueue }) => {
@@ -312,7 +313,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         // The abort point moves with the lease, counted from when the heartbeat was sent: the
         // lease can only have been renewed later, so the issuer is still aborted before it ends.
         const abortAfterMs = Math.max(0, Math.floor(issuerBudgetMs(renewed.startedAtMs, context.nowMs, context.config)));
-        enqueue.assign({ lease: renewed, heartbeatLease: undefined, record: (event as Ev<'HEARTBEAT_APPLIED'>).record });
+        enqueue.assign({ lease: renewed, heartbeatLease: undefined, heartbeats: context.heartbeats + 1, record: (event as Ev<'HEARTBEAT_APPLIED'>).record });
         enqueue({ type: 'extendIssuerDeadline', params: { requestId: context.requestId, abortAfterMs } });
       }),
       heartbeatUnknown: assign({ heartbeatLease: undefined }),
@@ -362,7 +363,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           },
           issued: undefined,
           lease: undefined,
-          refreshMsSeen: refreshDurationMs(context.lease?.startedAtMs, record.tokenIssuedAtMs, context.config.leaseMs) ?? context.refreshMsSeen,
+          refreshMsSeen: refreshDurationMs(context.lease?.acquiredAtMs, record.tokenIssuedAtMs, context.config.leaseMs) ?? context.refreshMsSeen,
         };
       }),
       prepareRenew: assign(({ context }) => {
@@ -482,6 +483,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       isCurrentRequest: ({ context, event }) => 'requestId' in event && event.requestId === context.requestId,
       isCurrentTimer: ({ context, event }) => event.type === 'TIMER' && event.timerId === context.timerId,
       isCurrentHeartbeat: ({ context, event }) => 'heartbeatId' in event && event.heartbeatId === context.heartbeatId && context.heartbeatLease !== undefined,
+      heartbeatsLeft: ({ context }) => context.heartbeats < HEARTBEATS_MAX,
       heartbeatDue: ({ context }) => context.heartbeatLease === undefined && context.heartbeats < HEARTBEATS_MAX,
       cachedUsableNow: ({ context, event }) => cachedUsable(context, event.nowMs),
       cachedUsableAtLastEvent: ({ context }) => cachedUsable(context, context.nowMs),
@@ -668,7 +670,8 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           ISSUED: { guard: 'isCurrentRequest', target: STATES.publishing, actions: ['stamp', 'keepIssued'] },
           ISSUE_REFUSED: { guard: 'isCurrentRequest', target: STATES.recordingFailure, actions: ['stamp', 'prepareFailureRecord'] },
           ISSUE_UNKNOWN: [
-            { guard: and(['isCurrentRequest', 'issuerAttemptsLeft']), target: STATES.renewing, actions: ['stamp'] },
+            // A call aborted with every heartbeat spent is not retried: the issuer is slower than the bound.
+            { guard: and(['isCurrentRequest', 'issuerAttemptsLeft', 'heartbeatsLeft']), target: STATES.renewing, actions: ['stamp'] },
             { guard: 'isCurrentRequest', target: STATES.releasing, actions: ['stamp', 'prepareRelease'] },
           ],
         },
@@ -728,20 +731,24 @@ function renewRequest(renewed: LeaseView): WriteRequest {
   return {
     intent: 'renew',
     condition: { exists: true, leaseId: renewed.id },
-    set: { leaseAcquiredAtMs: renewed.startedAtMs, leaseExpiresAtMs: renewed.expiresAtMs },
+    // `leaseAcquiredAtMs` stays: followers time their polls from when the lease was taken.
+    set: { leaseExpiresAtMs: renewed.expiresAtMs },
     remove: [],
   };
 }
 
 /**
  * The next heartbeat timer, due {@link HEARTBEAT_FRACTION} of the lease after the held lease's
- * last write was sent; undefined once {@link HEARTBEATS_MAX} were sent. The timer replaces the
- * poll timer (nothing polls while the issuer is called).
+ * last write was sent; undefined once {@link HEARTBEATS_MAX} were applied. The timer replaces the
+ * poll timer (nothing polls while the issuer is called). Heartbeats with an unknown outcome do not
+ * count: they are retried a poll apart, and end when the call does, at its unchanged abort point.
  */
 function heartbeatTimer(context: MachineContext, afterUnknown: boolean): EffectParams['startTimer'] | undefined {
   if (context.heartbeats >= HEARTBEATS_MAX) return undefined;
   const lease = heldLease(context);
-  const dueMs = lease.startedAtMs + context.config.leaseMs * HEARTBEAT_FRACTION - context.nowMs;
+  // Never later than a heartbeat period from now, even if the clock stepped back since the lease write.
+  const periodMs = context.config.leaseMs * HEARTBEAT_FRACTION;
+  const dueMs = Math.min(lease.startedAtMs + periodMs - context.nowMs, periodMs);
   // After an unknown outcome the due time has passed: wait a poll, so a store brownout is not hammered.
   const delayMs = Math.max(0, Math.round(afterUnknown ? Math.max(dueMs, context.config.pollMs) : dueMs));
   return { timerId: context.timerId + 1, delayMsMin: delayMs, delayMsMax: delayMs };

@@ -12,8 +12,10 @@ export interface CachedToken {
 /** A lease as this instance sees it: id plus its own-clock start and end. */
 export interface LeaseView {
   readonly id: string;
-  /** Own-clock time the lease write was sent (the lease can only have started later). */
+  /** Own-clock time the lease's last write (claim, takeover, renewal) was sent (it can only have applied later). */
   readonly startedAtMs: number;
+  /** Own-clock time the claim or takeover was sent (renewals keep it): how long a refresh took is measured from here. */
+  readonly acquiredAtMs: number;
   readonly expiresAtMs: number;
   /** How the lease was taken (a renewal keeps it): for stats and events, even when only a read-back confirms it. */
   readonly takenBy: 'claim' | 'take-over';
@@ -116,7 +118,7 @@ export interface MachineContext {
   readonly refreshMsSeen: number | undefined;
   /** Id of the last heartbeat (a lease renewal sent while `POST /auth` runs); answers with another id are ignored. */
   readonly heartbeatId: number;
-  /** Heartbeats sent under the running `POST /auth` call (at most `HEARTBEATS_MAX`). */
+  /** Heartbeats applied in this episode (at most `HEARTBEATS_MAX`; unknown outcomes do not count, see `heartbeatTimer`). */
   readonly heartbeats: number;
   /** The lease the heartbeat in flight would set; undefined when none is in flight. */
   readonly heartbeatLease: LeaseView | undefined;

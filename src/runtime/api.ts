@@ -55,8 +55,9 @@ export interface TokenCoordinatorOptions {
   readonly issueToken: (context: IssueTokenContext) => Promise<IssuedToken>;
   /**
    * How long a refresh lease lasts. A typical `POST /auth` should fit in 80 % of it; a slower
-   * call is kept alive by lease heartbeats (every 40 % of the lease, at most 8 per call, so about
-   * 4 leases in all) and aborted when a heartbeat cannot renew the lease (taken over). A crashed
+   * call is kept alive by lease heartbeats (every 40 % of the lease, at most 5 per episode, so
+   * one call lasts up to 2.8 leases) and aborted when a heartbeat cannot renew the lease (taken
+   * over). A crashed
    * or frozen holder's lease is taken over after `leaseMs + maxClockSkewMs`.
    * @defaultValue 10_000
    */

@@ -152,7 +152,7 @@ export function resolveOptions(options: TokenCoordinatorOptions): ResolvedOption
       proactiveLeadMs: refreshMarginMs - proactiveJitterMs,
       freshTokenMs,
       issuerAttemptsMax: DEFAULT_ISSUER_ATTEMPTS_MAX,
-      roundsMax: roundsMaxFor({ leaseMs, maxClockSkewMs, pollMs }),
+      roundsMax: roundsMaxFor({ leaseMs, maxClockSkewMs, pollMs, issuerAttemptsMax: DEFAULT_ISSUER_ATTEMPTS_MAX }),
       backoffBaseMs: DEFAULT_BACKOFF_BASE_MS,
       backoffMaxMs: DEFAULT_BACKOFF_MAX_MS,
     },

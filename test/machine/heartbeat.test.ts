@@ -52,7 +52,7 @@ describe('heartbeats while POST /auth runs', () => {
     expect(beat.params.request).toEqual({
       intent: 'renew',
       condition: { exists: true, leaseId: h.leaseId },
-      set: { leaseAcquiredAtMs: 400, leaseExpiresAtMs: 1_400 },
+      set: { leaseExpiresAtMs: 1_400 },
       remove: [],
     });
     // A second timer firing while one heartbeat is in flight sends nothing.
@@ -84,28 +84,33 @@ describe('heartbeats while POST /auth runs', () => {
     expect(String(h.snapshot().value)).toBe('waiting');
   });
 
-  it('an unknown heartbeat outcome keeps the old deadline and retries after a poll; at most HEARTBEATS_MAX per issuer call', () => {
+  it('an unknown heartbeat outcome keeps the old deadline and retries after a poll without spending the budget; at most HEARTBEATS_MAX applied per episode', () => {
     const h = holder();
     let now = 400;
     const first = only(h.send({ type: 'TIMER', timerId: h.snapshot().context.timerId, nowMs: now }), 'renewLease');
     const unknown = h.send({ type: 'HEARTBEAT_UNKNOWN', heartbeatId: first.params.heartbeatId, nowMs: (now += 5) });
     expect(unknown.map((e) => e.type)).toEqual(['startTimer']);
     expect(only(unknown, 'startTimer').params).toMatchObject({ delayMsMin: config.pollMs, delayMsMax: config.pollMs });
-    let sent = 1;
+    expect(h.snapshot().context.heartbeats).toBe(0);
+    let applied = 0;
     for (;;) {
       const effects = h.send({ type: 'TIMER', timerId: h.snapshot().context.timerId, nowMs: (now += 50) });
       const beat = effects.find((e) => e.type === 'renewLease');
       if (beat?.type !== 'renewLease') break;
-      sent += 1;
-      const next = h.send({ type: 'HEARTBEAT_APPLIED', heartbeatId: beat.params.heartbeatId, record: record({ leaseId: h.leaseId, revision: sent }), nowMs: now });
-      if (sent === HEARTBEATS_MAX) expect(next.map((e) => e.type)).toEqual(['extendIssuerDeadline']);
-      expect(sent).toBeLessThanOrEqual(HEARTBEATS_MAX);
+      const next = h.send({ type: 'HEARTBEAT_APPLIED', heartbeatId: beat.params.heartbeatId, record: record({ leaseId: h.leaseId, revision: 2 + applied }), nowMs: now });
+      applied += 1;
+      // The last one moves the deadline but arms no further heartbeat.
+      if (applied === HEARTBEATS_MAX) expect(next.map((e) => e.type)).toEqual(['extendIssuerDeadline']);
+      expect(applied).toBeLessThanOrEqual(HEARTBEATS_MAX);
     }
-    expect(sent).toBe(HEARTBEATS_MAX);
+    expect(applied).toBe(HEARTBEATS_MAX);
     expect(String(h.snapshot().value)).toBe('refreshing');
+    // Aborted with every heartbeat spent: not retried (the issuer is slower than the bound); the lease is released.
+    h.send({ type: 'ISSUE_UNKNOWN', requestId: h.snapshot().context.requestId, nowMs: (now += 10) });
+    expect(String(h.snapshot().value)).toBe('releasing');
   });
 
-  it('a heartbeat answered after the issuer is ignored; the next issuer call starts a fresh heartbeat count', () => {
+  it('a heartbeat answered after the issuer is ignored; the next issuer call keeps the episode\'s heartbeat count', () => {
     const h = holder();
     const beat = only(h.send({ type: 'TIMER', timerId: h.snapshot().context.timerId, nowMs: 400 }), 'renewLease');
     h.send({ type: 'ISSUE_UNKNOWN', requestId: h.snapshot().context.requestId, nowMs: 500 });
@@ -114,5 +119,24 @@ describe('heartbeats while POST /auth runs', () => {
     h.send({ type: 'WRITE_APPLIED', requestId: h.snapshot().context.requestId, record: record({ leaseId: h.leaseId, revision: 3 }), nowMs: 520 });
     expect(String(h.snapshot().value)).toBe('refreshing');
     expect(h.snapshot().context).toMatchObject({ heartbeats: 0, heartbeatLease: undefined, issuerAttempts: 2 });
+  });
+});
+
+describe("the holder's learned refresh duration after heartbeats", () => {
+  it('is measured from the claim, not from the last heartbeat: a refresh of 1.1 leases is not learned as 300 ms', () => {
+    const h = holder();
+    const issuerRequest = h.snapshot().context.requestId;
+    for (const [at, revision] of [
+      [400, 2],
+      [800, 3],
+    ] as const) {
+      const beat = only(h.send({ type: 'TIMER', timerId: h.snapshot().context.timerId, nowMs: at }), 'renewLease');
+      h.send({ type: 'HEARTBEAT_APPLIED', heartbeatId: beat.params.heartbeatId, record: record({ leaseId: h.leaseId, revision }), nowMs: at + 5 });
+    }
+    h.send({ type: 'ISSUED', requestId: issuerRequest, token: 'T1', nowMs: 1_100 });
+    h.send({ type: 'WRITE_APPLIED', requestId: h.snapshot().context.requestId, record: record({ revision: 4, generation: 1, token: 'T1', tokenIssuedAtMs: 1_100 }), nowMs: 1_110 });
+    expect(String(h.snapshot().value)).toBe('using');
+    // 1100 ms since the claim was sent: longer than a lease, so no prediction is learned from it.
+    expect(h.snapshot().context.refreshMsSeen).toBeUndefined();
   });
 });

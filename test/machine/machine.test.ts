@@ -288,7 +288,7 @@ describe('the pure protocol machine', () => {
     d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, leaseId }), nowMs: 500 });
     expect(d.state).toBe('renewing');
     expect(d.effects.map((e) => e.type)).not.toContain('callIssuer');
-    expect(d.effect('writeRecord').params.request).toMatchObject({ intent: 'renew', set: { leaseAcquiredAtMs: 500, leaseExpiresAtMs: 1_500 } });
+    expect(d.effect('writeRecord').params.request).toMatchObject({ intent: 'renew', set: { leaseExpiresAtMs: 1_500 } });
     // The renewal answers in 10 ms: the whole budget from the renewal's send, and no attempt was spent.
     d.send({ type: 'WRITE_APPLIED', requestId: d.requestId, record: record({ generation: 0, leaseId, revision: 2 }), nowMs: 510 });
     expect(d.state).toBe('refreshing');

@@ -21,6 +21,8 @@ import {
 } from '../../src/runtime/errors.js';
 import type { BatonEvent } from '../../src/runtime/events.js';
 import { SECRET, World, tokenOf } from '../support/world.js';
+import { call } from '../support/calls.js';
+import type { Call } from '../support/calls.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -33,32 +35,6 @@ const DEFAULT_LEASE_MS = 10_000;
 const DEFAULT_SKEW_MS = 1_000;
 
 /** One `withToken` call through `world.send`, tracked to its outcome (never rejects). */
-interface Call {
-  readonly id: string;
-  readonly index: number;
-  readonly startMs: number;
-  endMs: number | undefined;
-  ok: boolean | undefined;
-  error: unknown;
-  readonly done: Promise<void>;
-}
-
-function call(world: World, index: number, id: string, options: { deadlineMs?: number } = {}): Call {
-  const tracked: { -readonly [K in keyof Call]?: Call[K] } = { id, index, startMs: world.time.nowMs, endMs: undefined, ok: undefined, error: undefined };
-  tracked.done = world.send(index, id, options).then(
-    () => {
-      tracked.ok = true;
-      tracked.endMs = world.time.nowMs;
-    },
-    (error: unknown) => {
-      tracked.ok = false;
-      tracked.error = error;
-      tracked.endMs = world.time.nowMs;
-    },
-  );
-  return tracked as Call;
-}
-
 /** Starts a call `delayMs` of virtual time from now; returns a holder filled when it starts. */
 function callLater(world: World, delayMs: number, index: number, id: string, into: Call[], options: { deadlineMs?: number } = {}): void {
   world.time.scheduler.setTimeout(() => into.push(call(world, index, id, options)), delayMs);

@@ -153,8 +153,10 @@ export function eventsFor(snapshot: Snapshot): MachineEvent[] {
     events.push({ type: 'ISSUE_REFUSED', requestId, status: 401, nowMs });
     events.push({ type: 'ISSUE_REFUSED', requestId, status: undefined, nowMs });
     events.push({ type: 'ISSUE_UNKNOWN', requestId, nowMs });
-    // The heartbeat timer, and the answers to a heartbeat in flight.
-    events.push({ type: 'TIMER', timerId: context.timerId, nowMs });
+    // The heartbeat timer (on the first issuer call of a clean episode only: every heartbeat
+    // transition is reached from there, and offering it everywhere multiplies the walk), and the
+    // answers to a heartbeat in flight.
+    if (context.issuerAttempts === 1 && context.ambiguousWrites === 0 && !context.callersGone) events.push({ type: 'TIMER', timerId: context.timerId, nowMs });
     const heartbeatId = context.heartbeatId;
     const renewed = context.heartbeatLease;
     if (renewed !== undefined) {

@@ -317,12 +317,12 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         enqueue({ type: 'extendIssuerDeadline', params: { requestId: context.requestId, abortAfterMs } });
       }),
       heartbeatUnknown: assign({ heartbeatLease: undefined }),
+      forgetHeartbeat: assign({ heartbeatLease: undefined }),
       // Lost to a takeover: stop the issuer call, and let the decision report the fenced renewal.
       heartbeatRefused: enqueueActions(({ context, enqueue }) => {
-        const renewed = context.heartbeatLease;
-        if (renewed === undefined) throw new Error('invariant broken: a heartbeat refused with none in flight');
+        // (Leaving `refreshing` already forgot the heartbeat: the renewal is rebuilt for the report.)
         enqueue({ type: 'abortIssuer', params: { requestId: context.requestId } });
-        enqueue.assign({ heartbeatLease: undefined, pendingWrite: renewRequest(renewed) });
+        enqueue.assign({ pendingWrite: renewal(context).request });
       }),
       countBudgetRenewal: assign({ budgetRenewals: ({ context }) => context.budgetRenewals + 1 }),
       keepIssued: assign(({ event }) => {
@@ -661,6 +661,8 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
           },
           'armHeartbeat',
         ],
+        // A heartbeat still in flight is forgotten: its answer is ignored once the call is over.
+        exit: ['forgetHeartbeat'],
         on: {
           // Heartbeats keep the lease (and the issuer's deadline) alive while POST /auth runs long.
           TIMER: { guard: and(['isCurrentTimer', 'heartbeatDue']), actions: ['stamp', 'sendHeartbeat'] },

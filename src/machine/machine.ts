@@ -293,7 +293,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       })),
       rememberRecord: assign({ record: ({ event }) => (event as Ev<'WRITE_APPLIED'>).record }),
       rememberRead: assign({ record: ({ event }) => (event as Ev<'READ_OK'>).record }),
-      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1, budgetRenewals: 0, heartbeatLease: undefined }),
+      countIssuerAttempt: assign({ issuerAttempts: ({ context }) => context.issuerAttempts + 1, budgetRenewals: 0 }),
       // After an unknown outcome the next heartbeat waits at least a poll (see `heartbeatTimer`).
       armHeartbeat: enqueueActions(({ context, event, enqueue }) => {
         const timer = heartbeatTimer(context, event.type === 'HEARTBEAT_UNKNOWN');
@@ -316,7 +316,6 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         enqueue.assign({ lease: renewed, heartbeatLease: undefined, heartbeats: context.heartbeats + 1, record: (event as Ev<'HEARTBEAT_APPLIED'>).record });
         enqueue({ type: 'extendIssuerDeadline', params: { requestId: context.requestId, abortAfterMs } });
       }),
-      heartbeatUnknown: assign({ heartbeatLease: undefined }),
       forgetHeartbeat: assign({ heartbeatLease: undefined }),
       // Lost to a takeover: stop the issuer call, and let the decision report the fenced renewal.
       heartbeatRefused: enqueueActions(({ context, enqueue }) => {
@@ -484,7 +483,7 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
       isCurrentTimer: ({ context, event }) => event.type === 'TIMER' && event.timerId === context.timerId,
       isCurrentHeartbeat: ({ context, event }) => 'heartbeatId' in event && event.heartbeatId === context.heartbeatId && context.heartbeatLease !== undefined,
       heartbeatsLeft: ({ context }) => context.heartbeats < HEARTBEATS_MAX,
-      heartbeatDue: ({ context }) => context.heartbeatLease === undefined && context.heartbeats < HEARTBEATS_MAX,
+      heartbeatIdle: ({ context }) => context.heartbeatLease === undefined,
       cachedUsableNow: ({ context, event }) => cachedUsable(context, event.nowMs),
       cachedUsableAtLastEvent: ({ context }) => cachedUsable(context, context.nowMs),
       proactiveDueNow: ({ context, event }) => cachedUsable(context, event.nowMs) && proactiveDue(context, event.nowMs),
@@ -665,9 +664,9 @@ export function createBatonMachine(rules: ProtocolRules = PROTOCOL_RULES) {
         exit: ['forgetHeartbeat'],
         on: {
           // Heartbeats keep the lease (and the issuer's deadline) alive while POST /auth runs long.
-          TIMER: { guard: and(['isCurrentTimer', 'heartbeatDue']), actions: ['stamp', 'sendHeartbeat'] },
+          TIMER: { guard: and(['isCurrentTimer', 'heartbeatIdle', 'heartbeatsLeft']), actions: ['stamp', 'sendHeartbeat'] },
           HEARTBEAT_APPLIED: { guard: 'isCurrentHeartbeat', actions: ['stamp', 'heartbeatApplied', 'armHeartbeat'] },
-          HEARTBEAT_UNKNOWN: { guard: 'isCurrentHeartbeat', actions: ['stamp', 'heartbeatUnknown', 'armHeartbeat'] },
+          HEARTBEAT_UNKNOWN: { guard: 'isCurrentHeartbeat', actions: ['stamp', 'forgetHeartbeat', 'armHeartbeat'] },
           HEARTBEAT_REFUSED: { guard: 'isCurrentHeartbeat', target: STATES.deciding, actions: ['stamp', 'heartbeatRefused', 'decideOnRecord'] },
           ISSUED: { guard: 'isCurrentRequest', target: STATES.publishing, actions: ['stamp', 'keepIssued'] },
           ISSUE_REFUSED: { guard: 'isCurrentRequest', target: STATES.recordingFailure, actions: ['stamp', 'prepareFailureRecord'] },
